@@ -10,6 +10,8 @@ export default defineConfig({
       { extends: true, test: { name: "server", include: ["packages/server/src/**/*.test.ts"] } },
       { extends: true, test: { name: "e2e", include: ["test/**/*.test.ts", "examples/**/*.test.ts"] } }
     ],
+    // CI also writes a JSON report, from which .ci/run prints a plain "N passed, N failed" line.
+    reporters: process.env.CI ? ["default", ["json", { outputFile: ".vitest-report.json" }]] : ["default"],
     testTimeout: 30_000,
     hookTimeout: 60_000
   }
