@@ -1,7 +1,7 @@
 # Sourced by ./dev and .ci/run: puts Node >= 22.19 and the pinned pnpm on PATH,
 # installing them from the npm registry into a cache when the machine lacks them.
 # Why a cache: a fresh machine has only its own Node (possibly older) and npm.
-set -euo pipefail
+# (No `set -e` here: this file is sourced, and must not change the caller's shell options.)
 
 HOOKLINE_TOOLS="${HOOKLINE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/hookline-tools}"
 PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../package.json")"

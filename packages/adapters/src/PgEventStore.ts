@@ -52,17 +52,20 @@ export const make = Effect.gen(function* () {
       data: JSON.stringify(event.data)
     }))
     if (!Arr.isReadonlyArrayNonEmpty(rows)) return expectedVersion
+    // Check first, so a stale writer learns the actual version without aborting the caller's transaction;
+    // the unique constraint still decides a true race, after which the transaction cannot be queried.
+    const actual = yield* Effect.mapError(currentVersion(streamId), toStoreError)
+    if (actual !== expectedVersion) {
+      return yield* new Conflict({ stream: streamId, expected: expectedVersion, actual })
+    }
     return yield* sql`INSERT INTO hookline_events ${sql.insert(rows)}`.pipe(
       Effect.as(expectedVersion + events.length),
       Effect.catchTag("SqlError", (error) =>
-        isUniqueViolation(error, "hookline_events_stream_version")
-          ? currentVersion(streamId).pipe(
-              Effect.mapError(toStoreError),
-              Effect.flatMap((actual) =>
-                Effect.fail(new Conflict({ stream: streamId, expected: expectedVersion, actual }))
-              )
-            )
-          : Effect.fail(toStoreError(error))
+        Effect.fail(
+          isUniqueViolation(error, "hookline_events_stream_version")
+            ? new Conflict({ stream: streamId, expected: expectedVersion, actual: expectedVersion + 1 })
+            : toStoreError(error)
+        )
       )
     )
   })

@@ -1,0 +1,102 @@
+/**
+ * The delivery queue on PostgreSQL SQL. The queue is the `hookline_deliveries`
+ * table itself: a partial index on `next_attempt_at WHERE status = 'pending'`
+ * holds exactly the work left, so a claim reads only the rows it takes
+ * (constant cost however many are pending). Claiming pushes `next_attempt_at`
+ * to the lease's end; if the worker dies, the row is simply due again then.
+ */
+import { DeliveryQueue, type Depth, type Lease } from "@hookline/domain/DeliveryQueue"
+import type { DeliveryId, SubscriptionId } from "@hookline/domain/Ids"
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { toStoreError } from "./SqlFailure.ts"
+
+/** The `NOTIFY` channel that wakes workers when due work commits. */
+export const workChannel = "hookline_work"
+
+interface LeaseRow {
+  readonly id: string
+  readonly subscription_id: string
+  readonly lease_count: number
+}
+
+/** Builds the queue on the ambient `SqlClient`. */
+export const make = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+
+  // An ordered subscription's delivery is claimable only when no earlier one of
+  // the same subscription is still pending (in flight or awaiting a retry).
+  const claim = Effect.fnUntraced(function* (options: {
+    readonly limit: number
+    readonly leaseMs: number
+    readonly owner: string
+  }) {
+    const rows = yield* sql<LeaseRow>`
+      UPDATE hookline_deliveries d
+      SET lease_owner = ${options.owner},
+          lease_count = d.lease_count + 1,
+          next_attempt_at = now() + (${options.leaseMs} * interval '1 millisecond')
+      FROM (
+        SELECT q.id FROM hookline_deliveries q
+        WHERE q.status = 'pending' AND q.next_attempt_at <= now()
+          AND (NOT q.ordered OR NOT EXISTS (
+            SELECT 1 FROM hookline_deliveries p
+            WHERE p.subscription_id = q.subscription_id AND p.status = 'pending' AND p.id < q.id))
+        ORDER BY q.next_attempt_at
+        LIMIT ${options.limit}
+        FOR UPDATE SKIP LOCKED
+      ) c
+      WHERE d.id = c.id
+      RETURNING d.id, d.subscription_id, d.lease_count`.pipe(Effect.mapError(toStoreError))
+    return rows.map(
+      (row): Lease => ({
+        deliveryId: row.id as DeliveryId,
+        subscriptionId: row.subscription_id as SubscriptionId,
+        leaseCount: row.lease_count,
+        owner: options.owner
+      })
+    )
+  })
+
+  // Fenced by the lease: a lease that expired and was taken over is left alone.
+  const unlease = (leases: ReadonlyArray<Lease>, due: "now" | "parked") =>
+    Effect.gen(function* () {
+      const first = leases[0]
+      if (first === undefined) return
+      const ids = leases.map((lease) => lease.deliveryId)
+      const counts = leases.map((lease) => lease.leaseCount)
+      yield* sql`
+        UPDATE hookline_deliveries d
+        SET next_attempt_at = ${due === "now" ? sql`now()` : sql`NULL`}, lease_owner = NULL
+        FROM (SELECT unnest(${ids}::text[]) AS id, unnest(${counts}::int[]) AS lease_count) r
+        WHERE d.id = r.id AND d.lease_count = r.lease_count AND d.lease_owner = ${first.owner}
+          AND d.status = 'pending'`
+    }).pipe(Effect.mapError(toStoreError))
+
+  const release = (leases: ReadonlyArray<Lease>) => unlease(leases, "now")
+  const park = (leases: ReadonlyArray<Lease>) => unlease(leases, "parked")
+
+  const depth = sql<{
+    readonly pending: number | string
+    readonly due: number | string
+    readonly lag_ms: number | null
+  }>`
+    SELECT count(*) AS pending,
+           count(*) FILTER (WHERE next_attempt_at <= now()) AS due,
+           extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE next_attempt_at <= now())) * 1000 AS lag_ms
+    FROM hookline_deliveries WHERE status = 'pending'`.pipe(
+    Effect.map(
+      (rows): Depth => ({
+        pending: Number(rows[0]?.pending ?? 0),
+        due: Number(rows[0]?.due ?? 0),
+        lagMs: Math.max(0, Number(rows[0]?.lag_ms ?? 0))
+      })
+    ),
+    Effect.mapError(toStoreError)
+  )
+
+  return DeliveryQueue.of({ claim, release, park, depth })
+})
+
+/** The queue layer over whichever `SqlClient` is provided. */
+export const layer: Layer.Layer<DeliveryQueue, never, SqlClient.SqlClient> = Layer.effect(DeliveryQueue, make)

@@ -1,0 +1,313 @@
+/**
+ * The outbound HTTP transport on undici: one `Agent` with keep-alive pools
+ * per origin, whose every connection passes the SSRF guard (IP-literal hosts
+ * before the socket exists, names inside `net.connect`'s `lookup`, and the
+ * connected socket's peer address once more before undici writes a byte).
+ * Redirects are never followed, the response body is read up to 64 KiB and
+ * then dropped, and every failure becomes an `Attempt.Failure` kind.
+ *
+ * @since 0.1.0
+ */
+import type { IncomingHttpHeaders } from "node:http"
+import type * as Attempt from "@hookline/domain/Attempt"
+import { Transport } from "@hookline/domain/Transport"
+import { Config, Context, Duration, Effect, Layer, Predicate, Result, Schema } from "effect"
+import { Agent, buildConnector, type Dispatcher } from "undici"
+import packageJson from "../package.json" with { type: "json" }
+import * as AddressGuard from "./AddressGuard.ts"
+
+/** Bytes of the response body kept for the attempt log. */
+export const EXCERPT_BYTES = 4096
+
+/** Past this many body bytes the transport stops reading and drops the connection. */
+export const READ_LIMIT_BYTES = 65_536
+
+/** Sent on every request. */
+export const USER_AGENT = `Hookline/${packageJson.version}`
+
+/** How the transport behaves; every field has a production default. */
+export interface Options {
+  /** What may be reached beyond public unicast HTTPS. Default `AddressGuard.strict`. */
+  readonly policy?: AddressGuard.Policy
+  /** The whole attempt: connect, send, headers and body. Default 15 s. */
+  readonly timeout?: Duration.Input
+  /** Establishing the TCP (and TLS) connection. Default 5 s. */
+  readonly connectTimeout?: Duration.Input
+  /** Certificates to trust instead of Node's store (tests). Production uses `NODE_EXTRA_CA_CERTS`. */
+  readonly ca?: string | ReadonlyArray<string>
+  /** Most sockets open to one origin at once. Default: unlimited (the caller bounds concurrency). */
+  readonly connectionsPerOrigin?: number
+  /** How long an idle keep-alive socket stays pooled. Default 4 s. */
+  readonly keepAliveTimeout?: Duration.Input
+}
+
+/** A response as read by `exchange`: the status, headers and the first bytes of the body. */
+export interface Answer {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  /** At most `keepBytes` of the body. */
+  readonly body: Uint8Array
+  /** Body bytes actually read from the socket (never far past `READ_LIMIT_BYTES`). */
+  readonly bytesRead: number
+  /** True when the body was cut at the read limit and the connection dropped. */
+  readonly truncated: boolean
+}
+
+/** Why an exchange got no HTTP answer; `kind` is the attempt's failure kind. */
+export class HttpFailure extends Schema.TaggedError<HttpFailure>()("HttpFailure", {
+  kind: Schema.Literals(["timeout", "connect", "network", "tls", "target_forbidden"]),
+  message: Schema.String
+}) {}
+
+/** The guarded connection pool, for adapters that speak HTTP besides deliveries (OAuth token requests). */
+export class OutboundHttp extends Context.Service<
+  OutboundHttp,
+  {
+    /** Sends one request through the guarded pool and reads at most `keepBytes` of the answer. */
+    readonly exchange: (
+      request: Attempt.Request,
+      options?: { readonly keepBytes?: number }
+    ) => Effect.Effect<Answer, HttpFailure>
+    /** The undici dispatcher itself: every connection it opens passes the SSRF guard. */
+    readonly dispatcher: Dispatcher
+  }
+>()("hookline/adapters/UndiciTransport/OutboundHttp") {}
+
+const forbidden = (host: string, address: string, reason: string) =>
+  new AddressGuard.TargetForbidden({ host, address, reason })
+
+/**
+ * The connector every pooled socket comes from. `lookup` cannot see the port,
+ * so there is one undici connector per port, each with a lookup that knows
+ * the `HOOKLINE_RESOLVE` pins for that port.
+ */
+const guardedConnector = (
+  policy: AddressGuard.Policy,
+  tls: { readonly ca?: string | Array<string> },
+  connectTimeoutMs: number
+): buildConnector.connector => {
+  const byPort = new Map<number, buildConnector.connector>()
+  const connectorFor = (port: number): buildConnector.connector => {
+    const existing = byPort.get(port)
+    if (existing !== undefined) return existing
+    const created = buildConnector({
+      ...tls,
+      rejectUnauthorized: true,
+      // HTTP/1.1 only: one keep-alive pool per origin, no multiplexing surprises at receivers.
+      allowH2: false,
+      timeout: connectTimeoutMs,
+      lookup: AddressGuard.lookup(policy, port)
+    })
+    byPort.set(port, created)
+    return created
+  }
+  return (options, callback) => {
+    const host = options.hostname
+    if (options.protocol === "http:" && !policy.allowHttp) {
+      return callback(forbidden(host, "", "plain http is not allowed (HOOKLINE_ALLOW_HTTP)"), null)
+    }
+    // Node skips `lookup` for IP literals, so they are checked here, before any socket exists.
+    const literal = AddressGuard.checkLiteral(policy, host)
+    if (literal?._tag === "Forbidden") return callback(forbidden(host, literal.address, literal.range), null)
+    const port = Number(options.port) || (options.protocol === "https:" ? 443 : 80)
+    connectorFor(port)(options, (...result) => {
+      if (result[0] !== null) return callback(result[0], null)
+      const socket = result[1]
+      // Defence in depth: the peer the socket really reached, before undici writes the request.
+      const verdict = AddressGuard.permits(policy, host, socket.remoteAddress ?? "")
+      if (verdict._tag === "Allowed") return callback(null, socket)
+      socket.destroy()
+      return callback(forbidden(host, verdict.address, verdict.range), null)
+    })
+  }
+}
+
+const TIMEOUT_CODES = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ETIMEDOUT"
+])
+const CONNECT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_FAIL",
+  "EAI_NODATA",
+  "EAI_NONAME",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "ENETDOWN",
+  "EADDRNOTAVAIL"
+])
+// OpenSSL verification codes (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, ...) and Node's ERR_TLS_* / ERR_SSL_*.
+const isTlsCode = (code: string): boolean => /^ERR_(TLS|SSL)_|CERT|^UNABLE_TO_|^HOSTNAME_MISMATCH$/.test(code)
+
+// An error, its `cause` chain and an AggregateError's members (autoSelectFamily reports one per address).
+const chain = (error: unknown, depth = 0): Array<unknown> => {
+  if (depth > 4 || !Predicate.isObject(error)) return [error]
+  const cause = Predicate.hasProperty(error, "cause") ? chain(error.cause, depth + 1) : []
+  const members =
+    error instanceof AggregateError ? error.errors.flatMap((member: unknown) => chain(member, depth + 1)) : []
+  return [error, ...cause, ...members]
+}
+
+const codeOf = (error: unknown): string | undefined =>
+  Predicate.hasProperty(error, "code") && Predicate.isString(error.code) ? error.code : undefined
+
+const messageOf = (error: unknown): string =>
+  Predicate.hasProperty(error, "message") && Predicate.isString(error.message) && error.message !== ""
+    ? error.message
+    : String(error)
+
+/** Maps whatever undici or Node raised to a failure kind. */
+export const toFailure = (error: unknown): HttpFailure => {
+  const errors = chain(error)
+  const refused = errors.find((e) => e instanceof AddressGuard.TargetForbidden)
+  if (refused !== undefined) return new HttpFailure({ kind: "target_forbidden", message: messageOf(refused) })
+  const codes = errors.map(codeOf).filter(Predicate.isString)
+  const message = `${messageOf(error)}${codes.length > 0 ? ` (${[...new Set(codes)].join(", ")})` : ""}`
+  const kind = codes.some((c) => TIMEOUT_CODES.has(c))
+    ? "timeout"
+    : codes.some(isTlsCode)
+      ? "tls"
+      : codes.some((c) => CONNECT_CODES.has(c))
+        ? "connect"
+        : "network"
+  return new HttpFailure({ kind, message })
+}
+
+const readCapped = async (body: AsyncIterable<Uint8Array>, keepBytes: number) => {
+  const kept: Array<Uint8Array> = []
+  let keptBytes = 0
+  let bytesRead = 0
+  for await (const chunk of body) {
+    bytesRead += chunk.byteLength
+    if (keptBytes < keepBytes) {
+      const slice = chunk.subarray(0, keepBytes - keptBytes)
+      kept.push(slice)
+      keptBytes += slice.byteLength
+    }
+    // Leaving the loop destroys the stream: undici drops the socket instead of reading on.
+    if (bytesRead > READ_LIMIT_BYTES) return { body: Buffer.concat(kept), bytesRead, truncated: true }
+  }
+  return { body: Buffer.concat(kept), bytesRead, truncated: false }
+}
+
+const headerValue = (headers: IncomingHttpHeaders, name: string): string | undefined => {
+  const value = headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Builds the guarded pool; the `Agent` is destroyed when the scope closes. */
+export const makeOutboundHttp = Effect.fnUntraced(function* (options: Options = {}) {
+  const policy = options.policy ?? AddressGuard.strict
+  const timeoutMs = Duration.toMillis(options.timeout ?? Duration.seconds(15))
+  const connectTimeoutMs = Duration.toMillis(options.connectTimeout ?? Duration.seconds(5))
+  const ca = options.ca === undefined ? {} : { ca: typeof options.ca === "string" ? options.ca : [...options.ca] }
+  const agent = yield* Effect.acquireRelease(
+    Effect.sync(
+      () =>
+        new Agent({
+          connect: guardedConnector(policy, ca, connectTimeoutMs),
+          keepAliveTimeout: Duration.toMillis(options.keepAliveTimeout ?? Duration.seconds(4)),
+          // The attempt timeout governs; undici's own coarse timers are only a backstop behind it.
+          headersTimeout: timeoutMs + 1_000,
+          bodyTimeout: timeoutMs + 1_000,
+          ...(options.connectionsPerOrigin === undefined ? {} : { connections: options.connectionsPerOrigin })
+        })
+    ),
+    (agent) => Effect.promise(() => agent.destroy())
+  )
+
+  const exchange = Effect.fnUntraced(function* (
+    request: Attempt.Request,
+    exchangeOptions?: { readonly keepBytes?: number }
+  ): Effect.fn.Return<Answer, HttpFailure> {
+    const target = URL.canParse(request.url) ? new URL(request.url) : undefined
+    if (target === undefined) {
+      return yield* new HttpFailure({ kind: "target_forbidden", message: "the target is not a valid URL" })
+    }
+    if (target.protocol !== "https:" && !(target.protocol === "http:" && policy.allowHttp)) {
+      const reason = target.protocol === "http:" ? "plain http is not allowed (HOOKLINE_ALLOW_HTTP)" : "not http(s)"
+      return yield* new HttpFailure({ kind: "target_forbidden", message: `target ${target.protocol}: ${reason}` })
+    }
+    const headers: Record<string, string> = { "content-type": "application/json" }
+    for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value
+    headers["user-agent"] = USER_AGENT
+    const keepBytes = exchangeOptions?.keepBytes ?? EXCERPT_BYTES
+    return yield* Effect.tryPromise({
+      try: async (signal) => {
+        const response = await agent.request({
+          origin: target.origin,
+          path: `${target.pathname}${target.search}`,
+          method: request.method,
+          headers,
+          body: request.body,
+          signal
+        })
+        const read = await readCapped(response.body, keepBytes)
+        return { status: response.statusCode, headers: response.headers, ...read }
+      },
+      catch: toFailure
+    }).pipe(
+      Effect.timeoutOrElse({
+        duration: timeoutMs,
+        orElse: () => Effect.fail(new HttpFailure({ kind: "timeout", message: `no answer within ${timeoutMs} ms` }))
+      })
+    )
+  })
+
+  return OutboundHttp.of({ exchange, dispatcher: agent })
+})
+
+const decoder = new TextDecoder("utf-8", { fatal: false })
+
+/** The attempt's outcome for an answer (3xx included: redirects are reported, never followed). */
+export const toResponse = (answer: Answer, durationMs: number): Attempt.Response => {
+  const retryAfter = headerValue(answer.headers, "retry-after")
+  const location = answer.status >= 300 && answer.status < 400 ? headerValue(answer.headers, "location") : undefined
+  return {
+    _tag: "Response",
+    status: answer.status,
+    durationMs,
+    bodyExcerpt: decoder.decode(answer.body.subarray(0, EXCERPT_BYTES)),
+    ...(retryAfter === undefined ? {} : { retryAfter }),
+    ...(location === undefined ? {} : { location })
+  }
+}
+
+/** The `Transport` port on the guarded pool: never fails, every failure is an `Attempt.Failure`. */
+export const makeTransport = Effect.gen(function* () {
+  const http = yield* OutboundHttp
+  return Transport.of({
+    send: (request) =>
+      Effect.timed(Effect.result(http.exchange(request))).pipe(
+        Effect.map(([elapsed, result]): Attempt.Outcome => {
+          const durationMs = Duration.toMillis(elapsed)
+          return Result.isSuccess(result)
+            ? toResponse(result.success, durationMs)
+            : { _tag: "Failure", kind: result.failure.kind, message: result.failure.message, durationMs }
+        })
+      )
+  })
+})
+
+/** `Transport` and `OutboundHttp` on one guarded undici pool. */
+export const layer = (options: Options = {}): Layer.Layer<Transport | OutboundHttp> =>
+  Layer.effect(Transport, makeTransport).pipe(Layer.provideMerge(Layer.effect(OutboundHttp, makeOutboundHttp(options))))
+
+/** Options from the environment: the SSRF policy, `HOOKLINE_HTTP_TIMEOUT` and `HOOKLINE_HTTP_CONNECT_TIMEOUT`. */
+export const optionsConfig: Config.Config<Options> = Config.all({
+  policy: AddressGuard.policyConfig,
+  timeout: Config.Duration("HOOKLINE_HTTP_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15))),
+  connectTimeout: Config.Duration("HOOKLINE_HTTP_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
+})
+
+/** `layer` with options read from the environment (`optionsConfig`). */
+export const layerConfig: Layer.Layer<Transport | OutboundHttp, Config.ConfigError> = Layer.unwrap(
+  Effect.gen(function* () {
+    return layer(yield* optionsConfig)
+  })
+)

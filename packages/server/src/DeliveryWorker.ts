@@ -1,0 +1,332 @@
+/**
+ * The delivery worker: claims due deliveries in batches under a lease,
+ * delivers them concurrently (a global limit and a per-subscription limit),
+ * records every attempt through the delivery decider, and feeds outcomes to
+ * the subscription stream (auto-disable, 410 Gone). No database lock is held
+ * across an HTTP call: claim and commit, deliver, then settle fenced by the
+ * lease. It wakes on `NOTIFY` the moment work commits and otherwise polls.
+ */
+
+import { workChannel } from "@hookline/adapters/PgDeliveryQueue"
+import { PgNotifications } from "@hookline/adapters/PgNotifications"
+import type * as Attempt from "@hookline/domain/Attempt"
+import * as Decider from "@hookline/domain/Decider"
+import * as Delivery from "@hookline/domain/Delivery"
+import { DeliveryQueue, type Lease } from "@hookline/domain/DeliveryQueue"
+import { DeliveryStore, type Work } from "@hookline/domain/DeliveryStore"
+import * as Envelope from "@hookline/domain/Envelope"
+import * as Ids from "@hookline/domain/Ids"
+import * as Profile from "@hookline/domain/Profile"
+import * as RetryPolicy from "@hookline/domain/RetryPolicy"
+import { Sealer } from "@hookline/domain/Sealer"
+import * as Signature from "@hookline/domain/Signature"
+import * as Subscription from "@hookline/domain/Subscription"
+import type { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
+import * as Subscriptions from "@hookline/domain/Subscriptions"
+import { TokenSource } from "@hookline/domain/TokenSource"
+import { Transport } from "@hookline/domain/Transport"
+import {
+  Clock,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Fiber,
+  Layer,
+  Option,
+  Random,
+  Ref,
+  Result,
+  Semaphore,
+  Stream
+} from "effect"
+import { type Mac, SecureRandom } from "effect/crypto"
+
+/** Worker settings. */
+export interface Options {
+  /** Attempts in flight at once in this process (default 64). */
+  readonly concurrency: number
+  /** Attempts in flight at once per subscription in this process (default 8; ordered ones: 1). */
+  readonly perSubscription: number
+  /** Most deliveries claimed per round trip (default 100). */
+  readonly batchSize: number
+  /** Lease length; must exceed the attempt timeout (default 60 s). */
+  readonly leaseMs: number
+  /** Idle poll interval when no NOTIFY arrives (default 1 s). */
+  readonly pollMs: number
+  /** Graceful shutdown: how long in-flight attempts may finish (default 10 s). */
+  readonly shutdownMs: number
+  /** Auto-disable span (default 5 days). */
+  readonly autoDisableAfterMs: number
+  /** The retry schedule. */
+  readonly policy: RetryPolicy.Policy
+  /** This worker's lease owner name. */
+  readonly owner: string
+}
+
+/** Defaults for a production worker. */
+export const defaults: Omit<Options, "owner"> = {
+  concurrency: 64,
+  perSubscription: 8,
+  batchSize: 100,
+  leaseMs: 60_000,
+  pollMs: 1_000,
+  shutdownMs: 10_000,
+  autoDisableAfterMs: Subscription.defaultAutoDisableAfterMs,
+  policy: RetryPolicy.defaultPolicy
+}
+
+/** What one attempt did, for metrics and tests. */
+export interface AttemptReport {
+  readonly work: Work
+  readonly outcome: Attempt.Outcome
+  readonly state: Delivery.Delivery
+  readonly settled: boolean
+}
+
+/** A hook to observe attempts (metrics); a no-op by default. */
+export class AttemptObserver extends Context.Reference<(report: AttemptReport) => Effect.Effect<void>>(
+  "hookline/server/DeliveryWorker/AttemptObserver",
+  { defaultValue: () => () => Effect.void }
+) {}
+
+const oauthCredentials = Effect.fnUntraced(function* (auth: Profile.OutboundAuth) {
+  const sealer = yield* Sealer
+  const clientSecret = yield* sealer.open(auth.sealedClientSecret)
+  return {
+    tokenEndpoint: auth.tokenEndpoint,
+    clientId: auth.clientId,
+    clientSecret,
+    clientAuth: auth.clientAuth,
+    ...(auth.scope === undefined ? {} : { scope: auth.scope }),
+    ...(auth.audience === undefined ? {} : { audience: auth.audience })
+  }
+})
+
+/** Builds, signs and sends one attempt; on a 401 with outbound OAuth, refreshes the token once and retries. */
+export const attempt = Effect.fnUntraced(function* (work: Work) {
+  const transport = yield* Transport
+  const now = yield* Clock.currentTimeMillis
+  const { delivery, subscription, event } = work
+  const body = Envelope.encode(subscription.profile.envelope, event)
+  const signed = yield* Signature.headers(
+    delivery.id,
+    Math.floor(now / 1000),
+    body,
+    Subscription.validSecrets(subscription, now)
+  ).pipe(Effect.orDie)
+  const request = (extra: Record<string, string>): Attempt.Request => ({
+    url: subscription.target.url,
+    method: subscription.target.method,
+    headers: { "content-type": Envelope.contentType, ...signed, ...extra },
+    body
+  })
+  const auth = subscription.profile.auth
+  if (auth === undefined) return yield* transport.send(request({}))
+
+  const started = yield* Clock.currentTimeMillis
+  const tokens = yield* TokenSource
+  const failed = (kind: Attempt.FailureKind, message: string): Attempt.Outcome => ({
+    _tag: "Failure",
+    kind,
+    message,
+    durationMs: Date.now() - started
+  })
+  const credentials = yield* Effect.result(oauthCredentials(auth))
+  if (Result.isFailure(credentials)) return failed("oauth_invalid_client", credentials.failure.message)
+  const send = Effect.gen(function* () {
+    const token = yield* tokens.token(credentials.success)
+    const [name, value] = Profile.authHeader(auth, token)
+    return { token, outcome: yield* transport.send(request({ [name.toLowerCase()]: value })) }
+  })
+  const first = yield* Effect.result(send)
+  if (Result.isFailure(first)) return failed(first.failure.kind, first.failure.message)
+  if (first.success.outcome._tag !== "Response" || first.success.outcome.status !== 401) return first.success.outcome
+  // The receiver refused our token: drop it, fetch a new one, retry this attempt once.
+  yield* tokens.invalidate(credentials.success, first.success.token)
+  const second = yield* Effect.result(send)
+  return Result.isFailure(second) ? failed(second.failure.kind, second.failure.message) : second.success.outcome
+})
+
+/** The subscription-level consequence of an attempt, if any: auto-disable bookkeeping or 410 Gone. */
+const subscriptionCommand = (
+  work: Work,
+  outcome: Attempt.Outcome,
+  at: number,
+  options: Options
+): Subscription.Command | undefined => {
+  const kind = RetryPolicy.classify(outcome)
+  if (kind === "gone") return { _tag: "Gone", id: work.subscription.id, at }
+  const command: Subscription.Command = {
+    _tag: "RecordDeliveryOutcome",
+    id: work.subscription.id,
+    outcome: kind === "success" ? "succeeded" : "failed",
+    autoDisableAfterMs: options.autoDisableAfterMs,
+    at
+  }
+  // Most outcomes change nothing (still healthy, or already failing): skip the write entirely.
+  const decided = Subscription.decide(command, work.subscription)
+  return Result.isSuccess(decided) && decided.success.length > 0 ? command : undefined
+}
+
+/** Makes one attempt of `work` and stores its consequences. */
+export const process = Effect.fnUntraced(function* (work: Work, options: Options) {
+  const store = yield* DeliveryStore
+  const outcome = yield* attempt(work)
+  const at = yield* Clock.currentTimeMillis
+  const jitter = yield* Random.next
+  const command: Delivery.Command = {
+    _tag: "RecordAttempt",
+    deliveryId: work.delivery.id,
+    attemptId: yield* Ids.generate("att"),
+    outcome,
+    jitter,
+    policy: options.policy,
+    at
+  }
+  const decided = Decider.handle(Delivery.decider, work.delivery, command)
+  if (Result.isFailure(decided) || decided.success.state === null) {
+    yield* Effect.logWarning("delivery decision refused", { delivery: work.delivery.id })
+    return
+  }
+  const { events, state } = decided.success
+  const settled = yield* store.settle({ lease: work.lease, expectedVersion: work.delivery.version, events, state })
+  if (settled) {
+    const follow = subscriptionCommand(work, outcome, at, options)
+    if (follow !== undefined) {
+      yield* Subscriptions.execute(work.subscription.owner, follow).pipe(
+        Effect.catch((error) => Effect.logWarning("subscription update failed", { error: error._tag }))
+      )
+    }
+  }
+  const observe = yield* AttemptObserver
+  yield* observe({ work, outcome, state, settled })
+})
+
+/** The running worker's handle. */
+export class DeliveryWorker extends Context.Service<
+  DeliveryWorker,
+  {
+    /** Attempts in flight now. */
+    readonly inFlight: Effect.Effect<number>
+    /** Wakes the worker now (after a manual retry in this process, say). */
+    readonly wake: Effect.Effect<void>
+  }
+>()("hookline/server/DeliveryWorker") {}
+
+const makeOwner = Effect.map(
+  SecureRandom.SecureRandom.use((r) => r.ulid),
+  (id) => `worker-${id.toLowerCase()}`
+)
+
+/**
+ * The worker as a scoped layer: it runs while the layer is alive; closing the
+ * scope stops claiming, waits up to `shutdownMs` for in-flight attempts, then
+ * interrupts the rest and releases their leases.
+ */
+export const layer = (settings: Partial<Options> = {}) =>
+  Layer.effect(
+    DeliveryWorker,
+    Effect.gen(function* () {
+      const options: Options = { ...defaults, owner: yield* makeOwner, ...settings }
+      const queue = yield* DeliveryQueue
+      const store = yield* DeliveryStore
+      const context = yield* Effect.context<
+        Transport | TokenSource | Sealer | Mac.Mac | SecureRandom.SecureRandom | DeliveryStore | SubscriptionStore
+      >()
+      const global = yield* Semaphore.make(options.concurrency)
+      const perSubscription = new Map<string, { readonly semaphore: Semaphore.Semaphore; users: number }>()
+      // Leases being worked on by this process, released on shutdown if still unsettled.
+      const inFlight = new Map<string, Lease>()
+      const wakeUp = yield* Ref.make(yield* Deferred.make<void>())
+      const stopping = yield* Ref.make(false)
+
+      const wake = Effect.gen(function* () {
+        const next = yield* Deferred.make<void>()
+        yield* Deferred.succeed(yield* Ref.getAndSet(wakeUp, next), undefined)
+      })
+      const sleep = Effect.flatMap(Ref.get(wakeUp), (d) =>
+        Deferred.await(d).pipe(Effect.timeoutOption(Duration.millis(options.pollMs)), Effect.asVoid)
+      )
+
+      const slotFor = (work: Work) => {
+        const key = work.subscription.id
+        let entry = perSubscription.get(key)
+        if (entry === undefined) {
+          entry = { semaphore: Semaphore.makeUnsafe(work.subscription.ordered ? 1 : options.perSubscription), users: 0 }
+          perSubscription.set(key, entry)
+        }
+        entry.users++
+        const held = entry
+        return held.semaphore.withPermits(1)
+      }
+      const doneWith = (work: Work) => {
+        const entry = perSubscription.get(work.subscription.id)
+        if (entry !== undefined && --entry.users === 0) perSubscription.delete(work.subscription.id)
+      }
+
+      const run = (work: Work) =>
+        slotFor(work)(process(work, options)).pipe(
+          Effect.catchCause((cause) => Effect.logError("delivery attempt failed", cause)),
+          Effect.ensuring(
+            Effect.sync(() => doneWith(work)).pipe(
+              Effect.andThen(Effect.sync(() => inFlight.delete(work.lease.deliveryId)))
+            )
+          ),
+          global.withPermits(1)
+        )
+
+      const round = Effect.gen(function* () {
+        const free = options.concurrency - inFlight.size
+        if (free <= 0) return 0
+        const leases = yield* queue.claim({
+          limit: Math.min(free, options.batchSize),
+          leaseMs: options.leaseMs,
+          owner: options.owner
+        })
+        if (leases.length === 0) return 0
+        const works = yield* store.work(leases)
+        const paused = works.filter((w) => !w.subscription.enabled || w.subscription.deleted)
+        if (paused.length > 0) yield* queue.park(paused.map((w) => w.lease))
+        for (const work of works) {
+          if (!work.subscription.enabled || work.subscription.deleted) continue
+          inFlight.set(work.lease.deliveryId, work.lease)
+          yield* Effect.forkDetach(run(work).pipe(Effect.provideContext(context)))
+        }
+        return leases.length
+      })
+
+      const loop = Effect.gen(function* () {
+        while (!(yield* Ref.get(stopping))) {
+          const claimed = yield* round.pipe(
+            Effect.catch((error) => Effect.as(Effect.logWarning("claim failed", { error: error.message }), 0))
+          )
+          // A full batch suggests more is due: go again at once; otherwise sleep until NOTIFY or the poll.
+          if (claimed < options.batchSize) yield* sleep
+        }
+      })
+
+      const notifications = yield* Effect.serviceOption(PgNotifications)
+      if (Option.isSome(notifications)) {
+        const stream = yield* notifications.value.subscribe(workChannel).pipe(Effect.orDie)
+        yield* Effect.forkScoped(Stream.runForEach(stream, () => wake))
+      }
+      const fiber = yield* Effect.forkScoped(loop)
+
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function* () {
+          yield* Ref.set(stopping, true)
+          yield* wake
+          yield* Fiber.await(fiber).pipe(Effect.timeoutOption(Duration.millis(options.shutdownMs)))
+          // Wait for in-flight attempts, then hand back whatever is left.
+          yield* Effect.gen(function* () {
+            while (inFlight.size > 0) yield* Effect.sleep("20 millis")
+          }).pipe(Effect.timeoutOption(Duration.millis(options.shutdownMs)))
+          const left = [...inFlight.values()]
+          if (left.length > 0) yield* Effect.ignore(queue.release(left))
+        })
+      )
+
+      return DeliveryWorker.of({ inFlight: Effect.sync(() => inFlight.size), wake })
+    })
+  )

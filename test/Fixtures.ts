@@ -1,0 +1,80 @@
+/**
+ * Test data built through the domain's own commands, so fixtures obey the
+ * same rules as real input.
+ */
+
+import * as Migrations from "@hookline/adapters/Migrations"
+import * as PgDeliveryQueue from "@hookline/adapters/PgDeliveryQueue"
+import * as PgDeliveryStore from "@hookline/adapters/PgDeliveryStore"
+import * as PgEventStore from "@hookline/adapters/PgEventStore"
+import * as PgSubscriptionStore from "@hookline/adapters/PgSubscriptionStore"
+import * as EventCatalog from "@hookline/domain/EventCatalog"
+import type * as Filters from "@hookline/domain/Filters"
+import * as Ids from "@hookline/domain/Ids"
+import type * as PublishedEvent from "@hookline/domain/PublishedEvent"
+import * as Subscriptions from "@hookline/domain/Subscriptions"
+import type { Owner, TenantId } from "@hookline/domain/Tenancy"
+import { Effect, Layer } from "effect"
+import { SecureRandom } from "effect/crypto"
+
+/** An owner for tests. */
+export const owner = (tenant: string, mode: "live" | "test" = "live"): Owner => ({
+  tenant: tenant as TenantId,
+  mode
+})
+
+/** Every scope of the default catalogue, so fixtures may subscribe to anything. */
+export const allScopes = [...new Set(Object.values(EventCatalog.scopeTable(EventCatalog.defaultCatalog)).flat())]
+
+/** Creates a subscription through the command handler. */
+export const createSubscription = (
+  who: Owner,
+  options: {
+    readonly url?: string
+    readonly filters?: Filters.Filters
+    readonly ordered?: boolean
+    readonly enabled?: boolean
+  } = {}
+) =>
+  Effect.gen(function* () {
+    const id = yield* Ids.generate("sub")
+    const now = Date.now()
+    const outcome = yield* Subscriptions.execute(who, {
+      _tag: "Create",
+      id,
+      owner: who,
+      target: { url: options.url ?? "https://receiver.example/hooks" },
+      profile: { envelope: "native" },
+      filters: options.filters ?? { eventTypes: ["order_created"] },
+      secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      ...(options.ordered === undefined ? {} : { ordered: options.ordered }),
+      ...(options.enabled === undefined ? {} : { enabled: options.enabled }),
+      grantedScopes: allScopes,
+      scopeTable: EventCatalog.scopeTable(EventCatalog.defaultCatalog),
+      urlPolicy: { allowHttp: true },
+      at: now
+    })
+    return outcome.state
+  })
+
+/** A publishable event of `type` for `who`. */
+export const event = (who: Owner, overrides: Partial<Omit<PublishedEvent.PublishedEvent, "id" | "owner">> = {}) =>
+  Effect.map(
+    Ids.generate("evt"),
+    (id): PublishedEvent.PublishedEvent => ({
+      id,
+      owner: who,
+      type: "order_created",
+      data: { order_id: "ord_1", total: 42 },
+      occurredAt: Date.now(),
+      ...overrides
+    })
+  )
+
+/** Every store on the ambient `SqlClient`, with migrations applied. */
+export const stores = Layer.mergeAll(PgDeliveryStore.layer, PgDeliveryQueue.layer).pipe(
+  Layer.provideMerge(PgSubscriptionStore.layer),
+  Layer.provideMerge(PgEventStore.layer),
+  Layer.provideMerge(SecureRandom.layerWebCrypto),
+  Layer.provideMerge(Layer.effectDiscard(Migrations.run))
+)

@@ -1,0 +1,191 @@
+/**
+ * One contract for every persistence port, run against the embedded store and
+ * PostgreSQL: the same assertions must hold on both.
+ */
+import { assert } from "@effect/vitest"
+import * as Decider from "@hookline/domain/Decider"
+import * as Delivery from "@hookline/domain/Delivery"
+import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
+import { DeliveryStore } from "@hookline/domain/DeliveryStore"
+import * as EventCatalog from "@hookline/domain/EventCatalog"
+import { EventStore } from "@hookline/domain/EventStore"
+import * as Ids from "@hookline/domain/Ids"
+import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
+import * as Subscriptions from "@hookline/domain/Subscriptions"
+import { Effect, Result } from "effect"
+import { describeStores } from "./Databases.ts"
+import { createSubscription, event, owner, stores } from "./Fixtures.ts"
+
+const catalog = EventCatalog.defaultCatalog
+
+describeStores("store contract", (it) => {
+  it.layer(stores)((it) => {
+    it.effect("event store: append, read, read all, and a stale append is a Conflict", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const stream = `sub_test_${Math.random().toString(36).slice(2)}`
+        assert.strictEqual(yield* store.append(stream, 0, [{ type: "A", data: { n: 1 } }]), 1)
+        assert.strictEqual(
+          yield* store.append(stream, 1, [
+            { type: "B", data: { n: 2 } },
+            { type: "C", data: { n: 3 } }
+          ]),
+          3
+        )
+        const stale = yield* Effect.flip(store.append(stream, 1, [{ type: "X", data: {} }]))
+        assert.strictEqual(stale._tag, "Conflict")
+        if (stale._tag === "Conflict") assert.strictEqual(stale.actual, 3)
+        const read = yield* store.read(stream)
+        assert.deepStrictEqual(
+          read.map((e) => [e.version, e.type, e.data]),
+          [
+            [1, "A", { n: 1 }],
+            [2, "B", { n: 2 }],
+            [3, "C", { n: 3 }]
+          ]
+        )
+        const all = yield* store.readAll(0, 100_000)
+        const mine = all.filter((e) => e.streamId === stream)
+        assert.deepStrictEqual(
+          mine.map((e) => e.version),
+          [1, 2, 3]
+        )
+        for (let i = 1; i < all.length; i++) assert.isTrue((all[i]?.position ?? 0) > (all[i - 1]?.position ?? 0))
+      })
+    )
+
+    it.effect("event store: of 8 concurrent appenders at one version exactly one wins", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const stream = `race_${Math.random().toString(36).slice(2)}`
+        const results = yield* Effect.forEach(
+          Array.from({ length: 8 }, (_, i) => i),
+          (i) => Effect.result(store.append(stream, 0, [{ type: "Won", data: { by: i } }])),
+          { concurrency: "unbounded" }
+        )
+        const wins = results.filter(Result.isSuccess)
+        const conflicts = results.filter((r) => Result.isFailure(r) && r.failure._tag === "Conflict")
+        assert.strictEqual(wins.length, 1)
+        assert.strictEqual(conflicts.length, 7)
+        assert.strictEqual((yield* store.read(stream)).length, 1)
+      })
+    )
+
+    it.effect("subscriptions: create, get, other tenants and modes see 404, update with retry on conflict", () =>
+      Effect.gen(function* () {
+        const store = yield* SubscriptionStore
+        const alice = owner("alice")
+        const created = yield* createSubscription(alice)
+        const got = yield* store.get(alice, created.id)
+        assert.strictEqual(got.id, created.id)
+        assert.strictEqual((yield* Effect.flip(store.get(owner("bob"), created.id)))._tag, "NotFound")
+        assert.strictEqual((yield* Effect.flip(store.get(owner("alice", "test"), created.id)))._tag, "NotFound")
+        // Concurrent disables/enables on one stream: all succeed through conflict retries, versions stay dense.
+        yield* Effect.forEach(
+          Array.from({ length: 6 }, (_, i) => i),
+          (i) =>
+            Subscriptions.execute(
+              alice,
+              i % 2 === 0
+                ? { _tag: "Disable", id: created.id, reason: "manual", at: Date.now() }
+                : { _tag: "Enable", id: created.id, at: Date.now() }
+            ),
+          { concurrency: "unbounded" }
+        )
+        const events = yield* (yield* EventStore).read(created.id)
+        assert.deepStrictEqual(
+          events.map((e) => e.version),
+          events.map((_, i) => i + 1)
+        )
+        const final = yield* store.get(alice, created.id)
+        assert.strictEqual(final.version, events.length)
+      })
+    )
+
+    it.effect("publish: fans out to matching subscriptions only, in one transaction, idempotently", () =>
+      Effect.gen(function* () {
+        const deliveries = yield* DeliveryStore
+        const tenant = owner(`t${Math.random().toString(36).slice(2, 8)}`)
+        const wanted = yield* createSubscription(tenant, { filters: { eventTypes: ["order_created"] } })
+        const wildcard = yield* createSubscription(tenant, { filters: { eventTypes: "*" } })
+        yield* createSubscription(tenant, { filters: { eventTypes: ["purchase"] } })
+        yield* createSubscription(tenant, { filters: { eventTypes: "*" }, enabled: false })
+        yield* createSubscription(owner(`${tenant.tenant}x`), { filters: { eventTypes: "*" } })
+        yield* createSubscription({ ...tenant, mode: "test" }, { filters: { eventTypes: "*" } })
+        const filtered = yield* createSubscription(tenant, {
+          filters: { eventTypes: ["order_created"], resourceId: "ord_9" }
+        })
+
+        const published = yield* deliveries.publish(yield* event(tenant, { idempotencyKey: "k1" }), catalog)
+        assert.strictEqual(published.deliveries, 2)
+        assert.isFalse(published.duplicate)
+        const page = yield* deliveries.list(tenant, { eventId: published.event.id }, {})
+        assert.deepStrictEqual(page.data.map((d) => d.subscriptionId).sort(), [wanted.id, wildcard.id].sort())
+        const again = yield* deliveries.publish(yield* event(tenant, { idempotencyKey: "k1" }), catalog)
+        assert.isTrue(again.duplicate)
+        assert.strictEqual(again.event.id, published.event.id)
+        assert.strictEqual(again.deliveries, 2)
+        const about9 = yield* deliveries.publish(yield* event(tenant, { resourceId: "ord_9" }), catalog)
+        assert.strictEqual(about9.deliveries, 3)
+        assert.isTrue((yield* deliveries.list(tenant, { subscriptionId: filtered.id }, {})).data.length === 1)
+
+        const unknown = yield* Effect.flip(deliveries.publish(yield* event(tenant, { type: "nope" }), catalog))
+        assert.strictEqual(unknown._tag, "EventTypeUnknown")
+        assert.strictEqual(
+          (yield* Effect.flip(deliveries.getEvent(owner("other"), published.event.id)))._tag,
+          "NotFound"
+        )
+      })
+    )
+
+    it.effect("queue: claim leases due work once, settle is fenced by the lease, expiry returns work", () =>
+      Effect.gen(function* () {
+        const queue = yield* DeliveryQueue
+        const deliveries = yield* DeliveryStore
+        const tenant = owner(`q${Math.random().toString(36).slice(2, 8)}`)
+        yield* createSubscription(tenant)
+        const published = yield* deliveries.publish(yield* event(tenant), catalog)
+        assert.strictEqual(published.deliveries, 1)
+        // Drain whatever other tests left due, then find ours.
+        const first = (yield* queue.claim({ limit: 1000, leaseMs: 200, owner: "w1" })).filter(
+          (lease) => lease.subscriptionId !== undefined
+        )
+        const [work] = yield* deliveries.work(first)
+        const ours = (yield* deliveries.work(first)).find((w) => w.event.id === published.event.id)
+        assert.isDefined(work)
+        assert.isDefined(ours)
+        if (ours === undefined) return
+        // While leased, nobody else gets it.
+        const during = yield* queue.claim({ limit: 1000, leaseMs: 200, owner: "w2" })
+        assert.isFalse(during.some((lease) => lease.deliveryId === ours.lease.deliveryId))
+        // After expiry another worker takes it over ...
+        yield* Effect.sleep("300 millis")
+        const later = yield* queue.claim({ limit: 1000, leaseMs: 60_000, owner: "w2" })
+        const taken = later.find((lease) => lease.deliveryId === ours.lease.deliveryId)
+        assert.isDefined(taken)
+        // ... and the first worker's late settle is refused.
+        const decided = Decider.handle(Delivery.decider, ours.delivery, {
+          _tag: "RecordAttempt",
+          deliveryId: ours.delivery.id,
+          attemptId: yield* Ids.generate("att"),
+          outcome: { _tag: "Response", status: 200, durationMs: 3, bodyExcerpt: "ok" },
+          jitter: 0.5,
+          at: Date.now()
+        })
+        assert.isTrue(Result.isSuccess(decided))
+        if (Result.isFailure(decided) || decided.success.state === null || taken === undefined) return
+        const change = { expectedVersion: ours.delivery.version, ...decided.success }
+        const stateAfter = decided.success.state
+        assert.isFalse(yield* deliveries.settle({ ...change, state: stateAfter, lease: ours.lease }))
+        assert.isTrue(yield* deliveries.settle({ ...change, state: stateAfter, lease: taken }))
+        const stored = yield* deliveries.get(tenant, ours.delivery.id)
+        assert.strictEqual(stored.status, "succeeded")
+        assert.strictEqual(stored.attempts.length, 1)
+        // Settled work never comes back.
+        yield* Effect.sleep("50 millis")
+        const after = yield* queue.claim({ limit: 1000, leaseMs: 1000, owner: "w3" })
+        assert.isFalse(after.some((lease) => lease.deliveryId === ours.lease.deliveryId))
+      })
+    )
+  })
+})
