@@ -8,9 +8,13 @@ import * as AddressGuard from "@hookline/adapters/AddressGuard"
 import * as AesGcmSealer from "@hookline/adapters/AesGcmSealer"
 import * as OAuthClientCredentials from "@hookline/adapters/OAuthClientCredentials"
 import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
+import * as Deliveries from "@hookline/domain/Deliveries"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
+import { EventStore } from "@hookline/domain/EventStore"
+import { Sealer } from "@hookline/domain/Sealer"
 import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
+import * as Subscriptions from "@hookline/domain/Subscriptions"
 import * as DeliveryWorker from "@hookline/server/DeliveryWorker"
 import { Effect, Layer, Schema } from "effect"
 import { Mac } from "effect/crypto"
@@ -18,6 +22,7 @@ import { Webhook } from "standardwebhooks"
 import { describeStores } from "./Databases.ts"
 import { createSubscription, event, owner, stores } from "./Fixtures.ts"
 import * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
+import * as TokenEndpoint from "./receivers/TokenEndpoint.ts"
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -100,6 +105,119 @@ describeStores("delivery worker", (it) => {
       })
     )
 
+    it.effect("ordered subscriptions get their deliveries strictly in publish order, one in flight", () =>
+      Effect.gen(function* () {
+        const receiver = yield* ScriptedReceiver.make({
+          routes: { "/ordered": ScriptedReceiver.sequence([ScriptedReceiver.respond(500), ScriptedReceiver.ok]) }
+        })
+        const tenant = owner(`o${Math.random().toString(36).slice(2, 8)}`)
+        yield* createSubscription(tenant, { url: receiver.url("/ordered"), ordered: true })
+        const deliveries = yield* DeliveryStore
+        const sent: Array<string> = []
+        for (let i = 0; i < 8; i++) {
+          const published = yield* deliveries.publish(
+            yield* event(tenant, { data: { order_id: `ord_${i}`, total: i } }),
+            EventCatalog.defaultCatalog
+          )
+          sent.push(published.event.id)
+        }
+        yield* eventually(
+          deliveries.list(tenant, {}, { limit: 100 }),
+          (page) => page.data.length === 8 && page.data.every((d) => d.status === "succeeded")
+        )
+        // The first attempt failed (500) and was retried before anything later was sent.
+        const order = receiver
+          .requestsTo("/ordered")
+          .map((r) => (JSON.parse(r.body) as { readonly data: { readonly order_id: string } }).data.order_id)
+        assert.deepStrictEqual(order, ["ord_0", ...Array.from({ length: 8 }, (_, i) => `ord_${i}`)])
+        const starts = receiver.requestsTo("/ordered").map((r) => r.receivedAt)
+        for (let i = 1; i < starts.length; i++) assert.isAtLeast(starts[i] ?? 0, starts[i - 1] ?? 0)
+      })
+    )
+
+    it.effect("a per-subscription rate limit spreads deliveries over seconds", () =>
+      Effect.gen(function* () {
+        const receiver = yield* ScriptedReceiver.make({ routes: { "/limited": ScriptedReceiver.ok } })
+        const tenant = owner(`r${Math.random().toString(36).slice(2, 8)}`)
+        yield* createSubscription(tenant, { url: receiver.url("/limited"), rateLimitPerSecond: 2 })
+        const deliveries = yield* DeliveryStore
+        for (let i = 0; i < 6; i++) yield* deliveries.publish(yield* event(tenant), EventCatalog.defaultCatalog)
+        yield* eventually(
+          deliveries.list(tenant, {}, { limit: 100 }),
+          (page) => page.data.filter((d) => d.status === "succeeded").length === 6,
+          15_000
+        )
+        const bySecond = new Map<number, number>()
+        for (const r of receiver.requestsTo("/limited")) {
+          const second = Math.floor(r.receivedAt / 1000)
+          bySecond.set(second, (bySecond.get(second) ?? 0) + 1)
+        }
+        assert.strictEqual(receiver.requestsTo("/limited").length, 6)
+        for (const count of bySecond.values()) assert.isAtMost(count, 2)
+        assert.isAtLeast(bySecond.size, 3)
+      })
+    )
+
+    it.effect("outbound OAuth: one token for many deliveries, and a 401 refreshes the token once", () =>
+      Effect.gen(function* () {
+        const tokens = yield* TokenEndpoint.make({ clientId: "doo", clientSecret: "super-strong-pawwsord" })
+        const receiver = yield* ScriptedReceiver.make({
+          routes: { "/oauth": ScriptedReceiver.ok, "/expired": ScriptedReceiver.unauthorizedThenOk }
+        })
+        const sealer = yield* Sealer
+        const tenant = owner(`a${Math.random().toString(36).slice(2, 8)}`)
+        const profile = (envelope: "integration") => ({
+          envelope,
+          auth: {
+            kind: "oauth_client_credentials" as const,
+            tokenEndpoint: tokens.url,
+            clientId: "doo",
+            sealedClientSecret: "",
+            clientAuth: "basic" as const,
+            headerName: "Authorization",
+            headerValueFormat: "Bearer %ACCESS_TOKEN%"
+          }
+        })
+        const sealed = yield* sealer.seal("super-strong-pawwsord")
+        const withSecret = (p: ReturnType<typeof profile>) => ({
+          ...p,
+          auth: { ...p.auth, sealedClientSecret: sealed }
+        })
+        yield* createSubscription(tenant, { url: receiver.url("/oauth"), profile: withSecret(profile("integration")) })
+        const deliveries = yield* DeliveryStore
+        yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, i) => i),
+          () => Effect.flatMap(event(tenant), (e) => deliveries.publish(e, EventCatalog.defaultCatalog)),
+          { concurrency: 8 }
+        )
+        yield* eventually(
+          deliveries.list(tenant, {}, { limit: 100 }),
+          (page) => page.data.length === 40 && page.data.every((d) => d.status === "succeeded")
+        )
+        assert.strictEqual(tokens.requests().length, 1)
+        const seen = new Set(receiver.requestsTo("/oauth").map((r) => r.headers.authorization))
+        assert.deepStrictEqual([...seen], [`Bearer ${tokens.issued()[0]}`])
+
+        // A receiver that refuses the current token: exactly one refresh and one retry of that attempt.
+        const tenant2 = owner(`b${Math.random().toString(36).slice(2, 8)}`)
+        yield* createSubscription(tenant2, {
+          url: receiver.url("/expired"),
+          profile: withSecret(profile("integration"))
+        })
+        const before = tokens.requests().length
+        const published = yield* deliveries.publish(yield* event(tenant2), EventCatalog.defaultCatalog)
+        const page = yield* eventually(
+          deliveries.list(tenant2, { eventId: published.event.id }, {}),
+          (p) => p.data[0]?.status === "succeeded"
+        )
+        assert.strictEqual(page.data[0]?.attempts.length, 1)
+        assert.strictEqual(tokens.requests().length, before + 1)
+        const auths = receiver.requestsTo("/expired").map((r) => r.headers.authorization)
+        assert.strictEqual(auths.length, 2)
+        assert.notStrictEqual(auths[0], auths[1])
+      })
+    )
+
     it.effect("a 410 ends the delivery and disables the subscription", () =>
       Effect.gen(function* () {
         const receiver = yield* ScriptedReceiver.make({ routes: { "/gone": ScriptedReceiver.gone } })
@@ -115,6 +233,88 @@ describeStores("delivery worker", (it) => {
         const after = yield* eventually((yield* SubscriptionStore).get(tenant, sub.id), (s) => !s.enabled)
         assert.isFalse(after.enabled)
         assert.strictEqual(after.disabledReason, "gone")
+      })
+    )
+  })
+})
+
+describeStores("delivery worker: auto-disable and manual operations", (it) => {
+  const failingFast = DeliveryWorker.layer({
+    pollMs: 50,
+    leaseMs: 5_000,
+    autoDisableAfterMs: 300,
+    policy: { delaysMs: [0, 150, 150, 150, 150, 150], jitter: 0 }
+  })
+  it.layer(Layer.provideMerge(failingFast, Layer.provideMerge(delivery, stores)), { timeout: "60 seconds" })((it) => {
+    it.effect("failing past the auto-disable span disables the subscription with reason failing", () =>
+      Effect.gen(function* () {
+        const receiver = yield* ScriptedReceiver.make({ routes: { "/down": ScriptedReceiver.respond(500) } })
+        const tenant = owner(`d${Math.random().toString(36).slice(2, 8)}`)
+        const sub = yield* createSubscription(tenant, { url: receiver.url("/down") })
+        const deliveries = yield* DeliveryStore
+        yield* deliveries.publish(yield* event(tenant), EventCatalog.defaultCatalog)
+        const disabled = yield* eventually((yield* SubscriptionStore).get(tenant, sub.id), (s) => !s.enabled)
+        assert.isFalse(disabled.enabled)
+        assert.strictEqual(disabled.disabledReason, "failing")
+        const events = yield* (yield* EventStore).read(sub.id)
+        assert.includeMembers(
+          events.map((e) => e.type),
+          ["FailingStarted", "Disabled"]
+        )
+        // Disabled: what is still pending waits (parked), and nothing more is sent.
+        yield* deliveries.publish(yield* event(tenant), EventCatalog.defaultCatalog)
+        const sentBefore = receiver.requestsTo("/down").length
+        yield* Effect.sleep("400 millis")
+        assert.strictEqual(receiver.requestsTo("/down").length, sentBefore)
+      })
+    )
+
+    it.effect("retry now and recover re-queue finished deliveries, keeping the whole attempt log", () =>
+      Effect.gen(function* () {
+        const receiver = yield* ScriptedReceiver.make({ routes: { "/x": ScriptedReceiver.gone } })
+        const tenant = owner(`m${Math.random().toString(36).slice(2, 8)}`)
+        const sub = yield* createSubscription(tenant, { url: receiver.url("/x") })
+        const deliveries = yield* DeliveryStore
+        const since = Date.now()
+        const first = yield* deliveries.publish(yield* event(tenant), EventCatalog.defaultCatalog)
+        const [gone] = (yield* eventually(
+          deliveries.list(tenant, { eventId: first.event.id }, {}),
+          (p) => p.data[0]?.status === "exhausted"
+        )).data
+        assert.strictEqual(gone?.exhaustedReason, "gone")
+        const subscriptions = yield* SubscriptionStore
+        yield* eventually(subscriptions.get(tenant, sub.id), (s) => !s.enabled)
+        // The endpoint is fixed and the subscription enabled again; a manual retry now succeeds.
+        receiver.route("/x", ScriptedReceiver.ok)
+        yield* Subscriptions.execute(tenant, { _tag: "Enable", id: sub.id, at: Date.now() })
+        if (gone === undefined) return
+        yield* Deliveries.retry(tenant, gone.id)
+        const retried = yield* eventually(deliveries.get(tenant, gone.id), (d) => d.status === "succeeded")
+        assert.deepStrictEqual(
+          retried.attempts.map((a) => (a.outcome._tag === "Response" ? a.outcome.status : 0)),
+          [410, 200]
+        )
+        // Another tenant cannot retry it.
+        assert.strictEqual((yield* Effect.flip(Deliveries.retry(owner("intruder"), gone.id)))._tag, "NotFound")
+
+        // Recover: every delivery that failed since `since` goes again.
+        receiver.route("/x", ScriptedReceiver.gone)
+        const more = yield* Effect.forEach([1, 2, 3], () =>
+          Effect.flatMap(event(tenant), (e) => deliveries.publish(e, EventCatalog.defaultCatalog))
+        )
+        // The first 410 disables the subscription: deliveries already attempted end exhausted, the rest wait parked.
+        yield* eventually(subscriptions.get(tenant, sub.id), (s) => !s.enabled)
+        yield* Effect.sleep("200 millis")
+        const exhausted = (yield* deliveries.list(tenant, { subscriptionId: sub.id, status: "exhausted" }, {})).data
+        assert.isAtLeast(exhausted.length, 1)
+        receiver.route("/x", ScriptedReceiver.ok)
+        yield* Subscriptions.execute(tenant, { _tag: "Enable", id: sub.id, at: Date.now() })
+        const recovered = yield* Deliveries.recover(tenant, sub.id, since)
+        assert.strictEqual(recovered, exhausted.length)
+        yield* eventually(
+          Effect.forEach(more, (m) => deliveries.list(tenant, { eventId: m.event.id }, {})),
+          (pages) => pages.every((p) => p.data[0]?.status === "succeeded")
+        )
       })
     )
   })

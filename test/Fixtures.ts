@@ -11,6 +11,7 @@ import * as PgSubscriptionStore from "@hookline/adapters/PgSubscriptionStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import type * as Filters from "@hookline/domain/Filters"
 import * as Ids from "@hookline/domain/Ids"
+import type * as Profile from "@hookline/domain/Profile"
 import type * as PublishedEvent from "@hookline/domain/PublishedEvent"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import type { Owner, TenantId } from "@hookline/domain/Tenancy"
@@ -34,6 +35,8 @@ export const createSubscription = (
     readonly filters?: Filters.Filters
     readonly ordered?: boolean
     readonly enabled?: boolean
+    readonly profile?: Profile.Profile
+    readonly rateLimitPerSecond?: number
   } = {}
 ) =>
   Effect.gen(function* () {
@@ -44,11 +47,12 @@ export const createSubscription = (
       id,
       owner: who,
       target: { url: options.url ?? "https://receiver.example/hooks" },
-      profile: { envelope: "native" },
+      profile: options.profile ?? { envelope: "native" },
       filters: options.filters ?? { eventTypes: ["order_created"] },
       secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
       ...(options.ordered === undefined ? {} : { ordered: options.ordered }),
       ...(options.enabled === undefined ? {} : { enabled: options.enabled }),
+      ...(options.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: options.rateLimitPerSecond }),
       grantedScopes: allScopes,
       scopeTable: EventCatalog.scopeTable(EventCatalog.defaultCatalog),
       urlPolicy: { allowHttp: true },

@@ -59,7 +59,7 @@ export const make = Effect.gen(function* () {
   })
 
   // Fenced by the lease: a lease that expired and was taken over is left alone.
-  const unlease = (leases: ReadonlyArray<Lease>, due: "now" | "parked") =>
+  const unlease = (leases: ReadonlyArray<Lease>, due: "parked" | number) =>
     Effect.gen(function* () {
       const first = leases[0]
       if (first === undefined) return
@@ -67,14 +67,30 @@ export const make = Effect.gen(function* () {
       const counts = leases.map((lease) => lease.leaseCount)
       yield* sql`
         UPDATE hookline_deliveries d
-        SET next_attempt_at = ${due === "now" ? sql`now()` : sql`NULL`}, lease_owner = NULL
+        SET next_attempt_at = ${due === "parked" ? sql`NULL` : sql`now() + (${due} * interval '1 millisecond')`},
+            lease_owner = NULL
         FROM (SELECT unnest(${ids}::text[]) AS id, unnest(${counts}::int[]) AS lease_count) r
         WHERE d.id = r.id AND d.lease_count = r.lease_count AND d.lease_owner = ${first.owner}
           AND d.status = 'pending'`
     }).pipe(Effect.mapError(toStoreError))
 
-  const release = (leases: ReadonlyArray<Lease>) => unlease(leases, "now")
+  const release = (leases: ReadonlyArray<Lease>) => unlease(leases, 0)
   const park = (leases: ReadonlyArray<Lease>) => unlease(leases, "parked")
+  const defer = (leases: ReadonlyArray<Lease>, afterMs: number) => unlease(leases, afterMs)
+
+  // A fixed one-second window per subscription, counted in one upsert so every process shares it.
+  const takeRateSlot = (subscriptionId: SubscriptionId, perSecond: number) =>
+    sql<{ readonly used: number }>`
+      INSERT INTO hookline_rate_windows (subscription_id, window_start, used)
+      VALUES (${subscriptionId}, floor(extract(epoch FROM clock_timestamp()))::bigint, 1)
+      ON CONFLICT (subscription_id) DO UPDATE SET
+        used = CASE WHEN hookline_rate_windows.window_start = EXCLUDED.window_start
+                    THEN hookline_rate_windows.used + 1 ELSE 1 END,
+        window_start = EXCLUDED.window_start
+      RETURNING used`.pipe(
+      Effect.map((rows) => (rows[0]?.used ?? 1) <= perSecond),
+      Effect.mapError(toStoreError)
+    )
 
   const depth = sql<{
     readonly pending: number | string
@@ -95,7 +111,7 @@ export const make = Effect.gen(function* () {
     Effect.mapError(toStoreError)
   )
 
-  return DeliveryQueue.of({ claim, release, park, depth })
+  return DeliveryQueue.of({ claim, release, park, defer, takeRateSlot, depth })
 })
 
 /** The queue layer over whichever `SqlClient` is provided. */

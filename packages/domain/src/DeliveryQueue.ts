@@ -46,6 +46,13 @@ export class DeliveryQueue extends Context.Service<
     readonly release: (leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
     /** Takes leased deliveries out of the queue until their subscription is enabled again. */
     readonly park: (leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
+    /** Returns leased deliveries to the queue, due again `afterMs` from now (no attempt was made). */
+    readonly defer: (leases: ReadonlyArray<Lease>, afterMs: number) => Effect.Effect<void, StoreError>
+    /**
+     * Takes one slot of a subscription's per-second rate limit, shared by every
+     * worker process; `false` when this second's slots are used up.
+     */
+    readonly takeRateSlot: (subscriptionId: SubscriptionId, perSecond: number) => Effect.Effect<boolean, StoreError>
     /** Current depth and lag. */
     readonly depth: Effect.Effect<Depth, StoreError>
   }

@@ -288,11 +288,19 @@ export const layer = (settings: Partial<Options> = {}) =>
         const works = yield* store.work(leases)
         const paused = works.filter((w) => !w.subscription.enabled || w.subscription.deleted)
         if (paused.length > 0) yield* queue.park(paused.map((w) => w.lease))
+        const throttled: Array<Lease> = []
         for (const work of works) {
           if (!work.subscription.enabled || work.subscription.deleted) continue
+          const limit = work.subscription.rateLimitPerSecond
+          if (limit !== undefined && !(yield* queue.takeRateSlot(work.subscription.id, limit))) {
+            throttled.push(work.lease)
+            continue
+          }
           inFlight.set(work.lease.deliveryId, work.lease)
           yield* Effect.forkDetach(run(work).pipe(Effect.provideContext(context)))
         }
+        // Over its rate limit: back in the queue for the next one-second window, no attempt made.
+        if (throttled.length > 0) yield* queue.defer(throttled, 1000 - ((yield* Clock.currentTimeMillis) % 1000))
         return leases.length
       })
 
