@@ -21,9 +21,12 @@ const setup = Effect.gen(function* () {
 // A tenant per test, so tests sharing one store never see each other's rows.
 const tenant = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}` as TenantId
 
+// One generator for the whole file: ULIDs are monotonic only within one generator, and lists sort by id.
+const random = SecureRandom.make(SecureRandom.randomBytesUnsafe)
+
 const newKey = (owner: TenantId, mode: Mode, createdAt: number, scopes: ReadonlyArray<string> = ["webhooks:read"]) =>
   Effect.map(Ids.generate("key"), (id): ApiKey.ApiKey => ({ id, tenant: owner, mode, scopes, createdAt })).pipe(
-    Effect.provide(SecureRandom.layerWebCrypto)
+    Effect.provideService(SecureRandom.SecureRandom, random)
   )
 
 describeStores("PgApiKeyStore", (it) => {

@@ -65,8 +65,13 @@ const startWorker = (dataDir: string | undefined): Effect.Effect<Link, SqlError.
       const send = (request: PgliteWorker.Request) =>
         Effect.callback<PgliteWorker.Response, SqlError.SqlError>((answer) => {
           if (lost !== undefined) return answer(Effect.fail(lost))
+          try {
+            worker.postMessage(request)
+          } catch (cause) {
+            // A parameter structured clone cannot copy (a function, a symbol…).
+            return answer(Effect.fail(PgDialect.sqlError(cause, "execute")))
+          }
           pending.set(request.id, (response) => answer(Effect.succeed(response)))
-          worker.postMessage(request)
           // PGlite cannot cancel a statement; an interrupted caller stops waiting for it.
           return Effect.sync(() => pending.delete(request.id))
         })

@@ -86,14 +86,22 @@ const query = async (
   return { _tag: "Rows", id: request.id, rows, command: last?.command }
 }
 
+/**
+ * Opens PGlite as the worker does, on the calling thread (which it then
+ * blocks during every query): for the worker itself and for benchmarks that
+ * compare against in-thread PGlite.
+ */
+export const open = (options: WorkerOptions): Promise<PGlite> =>
+  PGlite.create({
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    // int8 as a number, never a BigInt: the same as `PgClient` on postgres.js.
+    parsers: { [INT8_OID]: (value: string) => Number(value) }
+  })
+
 const serve = async (port: NonNullable<typeof parentPort>, options: WorkerOptions): Promise<void> => {
   let db: PGlite
   try {
-    // int8 as a number, never a BigInt: the same as `PgClient` on postgres.js.
-    db = await PGlite.create({
-      ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-      parsers: { [INT8_OID]: (value: string) => Number(value) }
-    })
+    db = await open(options)
   } catch (error) {
     port.postMessage({ _tag: "Fatal", error: toFailure(error) } satisfies Response)
     return

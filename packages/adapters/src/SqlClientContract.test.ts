@@ -220,6 +220,26 @@ describeStores("SqlClient contract", (it) => {
     })
   )
 
+  it.effect("runs afterCommit callbacks once the outermost transaction commits, never on rollback", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const seen: Array<string> = []
+      const note = (label: string) => sql.afterCommit(Effect.sync(() => void seen.push(label)))
+      yield* sql.withTransaction(
+        Effect.gen(function* () {
+          yield* note("outer")
+          yield* sql.withTransaction(note("inner"))
+          yield* sql
+            .withTransaction(Effect.andThen(note("rolled back savepoint"), Effect.fail("no")))
+            .pipe(Effect.ignore)
+          assert.deepStrictEqual(seen, [])
+        })
+      )
+      yield* sql.withTransaction(Effect.andThen(note("rolled back"), Effect.fail("no"))).pipe(Effect.ignore)
+      assert.deepStrictEqual(seen, ["outer", "inner"])
+    })
+  )
+
   it.effect("fails the commit of a transaction aborted by a statement whose error was caught", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
@@ -344,13 +364,13 @@ describeStores("SqlClient contract", (it) => {
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const notifications = yield* PgNotifications
-      const received = yield* notifications.subscribe("contract_wake")
+      const received = yield* notifications.subscribe("Contract_Wake")
       const firstTwo = yield* Effect.forkChild(Stream.runCollect(Stream.take(received, 2)))
-      yield* notifications.notify("contract_wake", "plain")
+      yield* notifications.notify("Contract_Wake", "plain")
       yield* sql
-        .withTransaction(Effect.andThen(notifications.notify("contract_wake", "rolled back"), Effect.fail("no")))
+        .withTransaction(Effect.andThen(notifications.notify("Contract_Wake", "rolled back"), Effect.fail("no")))
         .pipe(Effect.ignore)
-      yield* sql.withTransaction(notifications.notify("contract_wake", "committed"))
+      yield* sql.withTransaction(notifications.notify("Contract_Wake", "committed"))
       const payloads = yield* Fiber.join(firstTwo).pipe(Effect.timeout("5 seconds"))
       assert.deepStrictEqual(payloads, ["plain", "committed"])
     })
