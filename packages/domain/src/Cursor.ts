@@ -102,7 +102,7 @@ export const paginate = <A>(
       hasPrevious = earlier.length > limit
       hasNext = sorted.some((item) => keyOf(item) >= before)
     } else {
-      const later = after === undefined ? sorted : sorted.filter((item) => keyOf(item) >= after)
+      const later = after === undefined ? sorted : sorted.filter((item) => keyOf(item) > after)
       data = later.slice(0, limit)
       hasNext = later.length > limit
       hasPrevious = after !== undefined && sorted.some((item) => keyOf(item) <= after)

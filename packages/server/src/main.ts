@@ -1,11 +1,9 @@
 /**
- * `pnpm start`: the standalone server. Until the HTTP server lands, it says
- * what exists so that the README's start command is true at every commit.
+ * The `hookline` executable. `pnpm start` runs `serve` on the embedded store
+ * (or PostgreSQL when `DATABASE_URL` is set); see `hookline --help`.
  */
-console.log(
-  [
-    "Hookline: the HTTP server is not built yet.",
-    "What exists: @hookline/domain (ids, tenancy, errors, attempt outcomes, ports).",
-    "Run the tests with ./dev test."
-  ].join("\n")
-)
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect } from "effect"
+import * as Cli from "./Cli.ts"
+
+Cli.run.pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

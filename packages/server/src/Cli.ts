@@ -1,0 +1,186 @@
+/**
+ * The `hookline` command line (effect/cli): run the server and worker
+ * together or apart, migrate, and the operator's everyday tasks straight on
+ * the store (keys, publishing, deliveries, recovery). Every command reads the
+ * same environment as the server (`DATABASE_URL`, `HOOKLINE_DATA_DIR`, …).
+ */
+
+import * as Migrations from "@hookline/adapters/Migrations"
+import * as Deliveries from "@hookline/domain/Deliveries"
+import { DeliveryStore } from "@hookline/domain/DeliveryStore"
+import * as Ids from "@hookline/domain/Ids"
+import type * as PublishedEvent from "@hookline/domain/PublishedEvent"
+import * as Tenancy from "@hookline/domain/Tenancy"
+import * as Timestamp from "@hookline/domain/Timestamp"
+import { Clock, Console, Effect, Layer, Option, Schema } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as App from "./App.ts"
+import { Catalog } from "./Catalog.ts"
+import * as Config from "./Config.ts"
+
+const tenant = Flag.String("tenant").pipe(
+  Flag.withDescription("Tenant id (site, organisation, partner)"),
+  Flag.withSchema(Tenancy.TenantId)
+)
+const mode = Flag.Literals("mode", ["live", "test"]).pipe(
+  Flag.withDescription("live or test"),
+  Flag.withDefault("live")
+)
+
+/** Runs `effect` against the configured store (migrated), with the catalogue. */
+const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(Effect.provide(Layer.mergeAll(Catalog.layer, App.storage).pipe(Layer.provide(Config.layer))))
+
+const print = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+
+const serve = Command.make(
+  "serve",
+  {
+    worker: Flag.Boolean("worker").pipe(
+      Flag.withDescription("Also run the delivery worker (--no-worker: HTTP only, for scaling out)"),
+      Flag.withDefault(true)
+    )
+  },
+  ({ worker }) => Layer.launch(App.layer({ http: true, worker }).pipe(Layer.provide(Config.layer)))
+).pipe(Command.withDescription("Run the HTTP server (and, by default, the delivery worker)"))
+
+const workerCommand = Command.make("worker", {}, () =>
+  Layer.launch(App.layer({ http: false, worker: true }).pipe(Layer.provide(Config.layer)))
+).pipe(Command.withDescription("Run only the delivery worker"))
+
+const migrate = Command.make("migrate", {}, () =>
+  withStore(
+    Effect.gen(function* () {
+      // The storage layer has applied pending migrations by now; running again reports none.
+      const applied = yield* Migrations.run
+      yield* Console.log(applied.length === 0 ? "migrations: up to date" : `migrations applied: ${applied.join(", ")}`)
+    })
+  )
+).pipe(Command.withDescription("Apply pending SQL migrations and exit"))
+
+const publish = Command.make(
+  "publish",
+  {
+    tenant,
+    mode,
+    type: Flag.String("type").pipe(Flag.withDescription("Event type, e.g. order_created")),
+    data: Flag.String("data").pipe(
+      Flag.withDescription("Payload as JSON"),
+      Flag.withSchema(Schema.fromJsonString(Schema.Json))
+    ),
+    resourceId: Flag.String("resource-id").pipe(Flag.optional),
+    accountId: Flag.String("account-id").pipe(Flag.optional),
+    idempotencyKey: Flag.String("idempotency-key").pipe(Flag.optional)
+  },
+  (input) =>
+    withStore(
+      Effect.gen(function* () {
+        const event = {
+          id: yield* Ids.generate("evt"),
+          owner: { tenant: input.tenant, mode: input.mode },
+          type: input.type,
+          data: input.data,
+          occurredAt: yield* Clock.currentTimeMillis,
+          ...Option.match(input.resourceId, { onNone: () => ({}), onSome: (resourceId) => ({ resourceId }) }),
+          ...Option.match(input.accountId, { onNone: () => ({}), onSome: (accountId) => ({ accountId }) }),
+          ...Option.match(input.idempotencyKey, {
+            onNone: () => ({}),
+            onSome: (idempotencyKey) => ({ idempotencyKey })
+          })
+        } as PublishedEvent.PublishedEvent
+        const catalog = yield* (yield* Catalog).current
+        const result = yield* (yield* DeliveryStore).publish(event, catalog)
+        yield* print({ id: result.event.id, deliveries: result.deliveries, duplicate: result.duplicate })
+      })
+    )
+).pipe(Command.withDescription("Publish an event (fan-out and queueing in one transaction)"))
+
+const events = Command.make("events").pipe(
+  Command.withDescription("Published events"),
+  Command.withSubcommands([publish])
+)
+
+const listDeliveries = Command.make(
+  "list",
+  {
+    tenant,
+    mode,
+    status: Flag.Literals("status", ["pending", "succeeded", "exhausted", "cancelled"]).pipe(Flag.optional),
+    limit: Flag.Int("limit").pipe(Flag.withDefault(20))
+  },
+  (input) =>
+    withStore(
+      Effect.gen(function* () {
+        const page = yield* (yield* DeliveryStore).list(
+          { tenant: input.tenant, mode: input.mode },
+          { status: Option.getOrUndefined(input.status) },
+          { limit: input.limit }
+        )
+        for (const d of page.data) {
+          yield* Console.log(
+            `${d.id}  ${d.status.padEnd(9)}  ${d.eventType.padEnd(18)}  attempts=${d.attempts.length}  ${Timestamp.toIso(d.createdAt)}`
+          )
+        }
+        if (page.has_next_page) yield* Console.log(`… more after ${page.end_cursor}`)
+      })
+    )
+).pipe(Command.withDescription("List deliveries, newest page first"))
+
+const retry = Command.make(
+  "retry",
+  { tenant, mode, id: Argument.String("delivery-id").pipe(Argument.withSchema(Ids.DeliveryId)) },
+  (input) =>
+    withStore(
+      Effect.gen(function* () {
+        const state = yield* Deliveries.retry({ tenant: input.tenant, mode: input.mode }, input.id)
+        yield* Console.log(`${state.id} queued for another attempt now`)
+      })
+    )
+).pipe(Command.withDescription("Retry one delivery now"))
+
+const deliveries = Command.make("deliveries").pipe(
+  Command.withDescription("Deliveries and their attempts"),
+  Command.withSubcommands([listDeliveries, retry])
+)
+
+/** A one-line progress bar on stderr. */
+const progress = (done: number, total: number) =>
+  Effect.sync(() => {
+    const width = 30
+    const filled = total === 0 ? width : Math.round((done / total) * width)
+    process.stderr.write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`)
+    if (done === total) process.stderr.write("\n")
+  })
+
+const recover = Command.make(
+  "recover",
+  {
+    tenant,
+    mode,
+    id: Argument.String("subscription-id").pipe(Argument.withSchema(Ids.SubscriptionId)),
+    since: Flag.String("since").pipe(Flag.withDescription("ISO 8601 time: re-queue failures since then"))
+  },
+  (input) =>
+    withStore(
+      Effect.gen(function* () {
+        const since = Date.parse(input.since)
+        if (Number.isNaN(since)) return yield* Console.error(`--since: "${input.since}" is not an ISO 8601 time`)
+        const count = yield* Deliveries.recover({ tenant: input.tenant, mode: input.mode }, input.id, since, progress)
+        yield* Console.log(`${count} deliveries re-queued`)
+      })
+    )
+).pipe(Command.withDescription("Re-queue every failed delivery of a subscription since a time"))
+
+const subscriptions = Command.make("subscriptions").pipe(
+  Command.withDescription("Subscriptions"),
+  Command.withSubcommands([recover])
+)
+
+/** The root command. */
+export const hookline = Command.make("hookline").pipe(
+  Command.withDescription("Hookline: webhook subscriptions and delivery"),
+  Command.withSubcommands([serve, workerCommand, migrate, events, deliveries, subscriptions])
+)
+
+/** Parses `argv` and runs the chosen command. */
+export const run = Command.run(hookline, { version: "0.1.0" })

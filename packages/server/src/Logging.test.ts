@@ -1,0 +1,78 @@
+import { assert, describe, it, layer } from "@effect/vitest"
+import * as Migrations from "@hookline/adapters/Migrations"
+import { Console, Effect, Layer, Option, Redacted } from "effect"
+import { HttpServer } from "effect/http"
+import * as Databases from "../../../test/Databases.ts"
+import * as Config from "./Config.ts"
+import * as Http from "./Http.ts"
+import * as Logging from "./Logging.ts"
+
+describe("Logging.scrub", () => {
+  it("masks every secret shape and keeps the rest", () => {
+    const line = JSON.stringify({
+      message: "hk_live_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ used",
+      admin: "hk_admin_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+      client: "hkcs_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+      token: "hkat_eyJzdWIiOiJjbGkifQ.c2lnbmF0dXJlc2lnbmF0dXJl",
+      header: "Authorization: Bearer sometoken-1234567890",
+      basic: "Basic dXNlcjpwYXNzd29yZA==",
+      signing: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      url: "postgres://hookline:hunter2hunter2@db.internal:5432/hookline",
+      id: "key_01jd3k7q8r9s0t1v2w3x4y5z6a",
+      tenant: "acme"
+    })
+    const scrubbed = Logging.scrub(line)
+    for (const secret of [
+      "hk_live_abc",
+      "hk_admin_abc",
+      "hkcs_abc",
+      "hkat_eyJ",
+      "sometoken",
+      "dXNlcjpwYXNzd29yZA",
+      "whsec_Mf",
+      "hunter2"
+    ]) {
+      assert.notInclude(scrubbed, secret)
+    }
+    assert.include(scrubbed, "key_01jd3k7q8r9s0t1v2w3x4y5z6a")
+    assert.include(scrubbed, "acme")
+    assert.include(scrubbed, "db.internal:5432")
+    assert.doesNotThrow(() => JSON.parse(scrubbed))
+  })
+})
+
+// The production assembly (`Http.layer`), its logger writing to a captured console.
+const lines: Array<string> = []
+const captured: Console.Console = { ...globalThis.console, log: (...args) => void lines.push(args.join(" ")) }
+const adminToken = "logging-admin-token-0123456789"
+const server = Http.layer.pipe(
+  Layer.provide(Config.layerWith({ port: 0, host: "127.0.0.1", adminToken: Option.some(Redacted.make(adminToken)) })),
+  Layer.provide(Layer.effectDiscard(Migrations.run).pipe(Layer.provideMerge(Databases.freshEmbedded()))),
+  Layer.provide(Layer.succeed(Console.Console, captured))
+)
+
+layer(server, { excludeTestServices: true, timeout: "120 seconds" })("Http.layer logging", (it) => {
+  it.effect("writes one scrubbed JSON object per line, with no credential in any of them", () =>
+    Effect.gen(function* () {
+      const url = HttpServer.formatAddress((yield* HttpServer.HttpServer).address)
+      const created = yield* Effect.promise(() =>
+        fetch(`${url}/v1/api-keys`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ tenant: "acme", scopes: ["webhooks:read"], mode: "live" })
+        }).then((response) => response.json() as Promise<{ key: string }>)
+      )
+      yield* Effect.promise(() => fetch(`${url}/nope`, { headers: { authorization: `Bearer ${created.key}` } }))
+      assert.isAbove(lines.length, 1)
+      for (const line of lines) {
+        const entry = JSON.parse(line) as { level: string; message: unknown }
+        assert.isString(entry.level)
+      }
+      const text = lines.join("\n")
+      assert.include(text, '"route":"/v1/api-keys"')
+      assert.include(text, '"status":404')
+      assert.notInclude(text, created.key)
+      assert.notInclude(text, adminToken)
+    })
+  )
+})
