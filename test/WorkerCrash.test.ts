@@ -81,6 +81,8 @@ describePostgres("worker crash", (it) => {
           const deadline = Date.now() + 20_000
           while (receiver.requestsTo("/slow").length < 50 && Date.now() < deadline) yield* Effect.sleep("20 millis")
           child.kill("SIGKILL")
+          // Requests the child had already written may still be arriving: let them land before counting.
+          yield* Effect.sleep("500 millis")
           const seenAtKill = receiver.requestsTo("/slow").length
           assert.isAbove(seenAtKill, 0)
 
