@@ -5,11 +5,13 @@
  * the OS picks.
  */
 import * as AddressGuard from "@hookline/adapters/AddressGuard"
-import { Effect, Layer, Option, Redacted, Result } from "effect"
+import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
+import { Duration, Effect, Layer, Option, Redacted, Result, Schedule } from "effect"
 import { Catalog } from "./Catalog.ts"
 import { ConfigInvalid, ServerConfig } from "./Config.ts"
 import * as DeliveryWorker from "./DeliveryWorker.ts"
 import * as Http from "./Http.ts"
+import * as Metrics from "./Metrics.ts"
 import * as Outbound from "./Outbound.ts"
 import * as Storage from "./Storage.ts"
 
@@ -40,13 +42,50 @@ export const outbound = Layer.unwrap(
       allowHttp: config.allowHttp
     })
     if (Result.isFailure(policy)) return yield* new ConfigInvalid({ problems: [policy.failure] })
-    return Outbound.layer({ policy: policy.success, sealKey: Option.none() })
+    return Outbound.layer({
+      policy: policy.success,
+      timeout: Duration.millis(config.httpTimeoutMs),
+      sealKey: Option.map(config.sealKey, Redacted.value)
+    })
   })
+)
+
+/** Attempt outcomes and queue depth into the Prometheus registry served at `/metrics`. */
+export const workerMetrics = Layer.mergeAll(
+  Layer.succeed(DeliveryWorker.AttemptObserver, (report) => {
+    const outcome =
+      report.outcome._tag === "Response" ? `http_${Math.floor(report.outcome.status / 100)}xx` : report.outcome.kind
+    const finished = report.state.status === "pending" ? Effect.void : Metrics.recordDelivery(report.state.status)
+    return Effect.andThen(Metrics.recordAttempt(outcome, report.outcome.durationMs / 1000), finished)
+  }),
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const queue = yield* DeliveryQueue
+      const sample = queue.depth.pipe(
+        Effect.flatMap((depth) =>
+          Effect.andThen(Metrics.setQueueDepth(depth.pending), Metrics.setQueueLag(depth.lagMs / 1000))
+        ),
+        Effect.ignore
+      )
+      yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced("10 seconds")))
+    })
+  )
 )
 
 /** Hookline with the chosen roles, over `ServerConfig`. */
 export const layer = (roles: Roles = { http: true, worker: true }) => {
-  const worker = roles.worker ? DeliveryWorker.layer(roles.workerOptions ?? {}) : Layer.empty
+  const worker = roles.worker
+    ? Layer.unwrap(
+        Effect.map(ServerConfig, (config) =>
+          DeliveryWorker.layer({
+            concurrency: config.workerConcurrency,
+            // A lease outlives the longest attempt (timeout, plus an OAuth token request) with margin.
+            leaseMs: Math.max(60_000, config.httpTimeoutMs * 3),
+            ...roles.workerOptions
+          })
+        )
+      ).pipe(Layer.provideMerge(workerMetrics))
+    : Layer.empty
   const http = roles.http ? Http.layer : Layer.empty
   return Layer.mergeAll(worker, http).pipe(
     Layer.provideMerge(Catalog.layer),

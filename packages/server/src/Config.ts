@@ -41,6 +41,12 @@ export interface Settings {
   readonly allowTargets: Option.Option<string>
   /** `HOOKLINE_RESOLVE`, passed through to the transport, which parses it. */
   readonly resolve: Option.Option<string>
+  /** `HOOKLINE_SEAL_KEY`: 32 bytes, base64, sealing OAuth client secrets at rest (default: generated once, kept in the store). */
+  readonly sealKey: Option.Option<Redacted.Redacted<string>>
+  /** `HOOKLINE_WORKER_CONCURRENCY`: attempts in flight per worker process (default 64). */
+  readonly workerConcurrency: number
+  /** `HOOKLINE_HTTP_TIMEOUT_MS`: the whole delivery attempt (default 15000). */
+  readonly httpTimeoutMs: number
   /** `HOOKLINE_LOG_LEVEL` (default Info). */
   readonly logLevel: LogLevel
 }
@@ -58,6 +64,9 @@ export const defaults: Settings = {
   allowHttp: false,
   allowTargets: Option.none(),
   resolve: Option.none(),
+  sealKey: Option.none(),
+  workerConcurrency: 64,
+  httpTimeoutMs: 15_000,
   logLevel: "Info"
 }
 
@@ -86,6 +95,9 @@ const names = [
   "HOOKLINE_ALLOW_HTTP",
   "HOOKLINE_ALLOW_TARGETS",
   "HOOKLINE_RESOLVE",
+  "HOOKLINE_SEAL_KEY",
+  "HOOKLINE_WORKER_CONCURRENCY",
+  "HOOKLINE_HTTP_TIMEOUT_MS",
   "HOOKLINE_LOG_LEVEL"
 ] as const
 type Name = (typeof names)[number]
@@ -152,6 +164,13 @@ export const parse = (raw: Raw): Effect.Effect<Settings, ConfigInvalid> => {
       : Result.succeed(found)
   })
 
+  const sealKey = optional("HOOKLINE_SEAL_KEY")
+  if (Option.isSome(sealKey) && !/^[A-Za-z0-9+/]{43}=$/.test(sealKey.value)) {
+    problems.push("HOOKLINE_SEAL_KEY: expected 32 bytes in base64 (44 characters), e.g. from `openssl rand -base64 32`")
+  }
+  const workerConcurrency = integer("HOOKLINE_WORKER_CONCURRENCY", defaults.workerConcurrency, 1, 10_000)
+  const httpTimeoutMs = integer("HOOKLINE_HTTP_TIMEOUT_MS", defaults.httpTimeoutMs, 100, 600_000)
+
   if (problems.length > 0) return Effect.fail(new ConfigInvalid({ problems }))
   return Effect.succeed({
     port,
@@ -165,6 +184,9 @@ export const parse = (raw: Raw): Effect.Effect<Settings, ConfigInvalid> => {
     allowHttp,
     allowTargets: optional("HOOKLINE_ALLOW_TARGETS"),
     resolve: optional("HOOKLINE_RESOLVE"),
+    sealKey: Option.map(sealKey, Redacted.make),
+    workerConcurrency,
+    httpTimeoutMs,
     logLevel
   })
 }

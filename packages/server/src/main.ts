@@ -3,7 +3,14 @@
  * (or PostgreSQL when `DATABASE_URL` is set); see `hookline --help`.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect } from "effect"
+import { Console, Effect } from "effect"
 import * as Cli from "./Cli.ts"
 
-Cli.run.pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+Cli.run.pipe(
+  // A bad configuration is the operator's mistake: one line per problem, no stack trace.
+  Effect.catchTag("ConfigInvalid", (error) =>
+    Console.error(error.message).pipe(Effect.andThen(Effect.sync(() => void (process.exitCode = 1))))
+  ),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain
+)
