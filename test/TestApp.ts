@@ -6,11 +6,11 @@
  * loopback. It provides `TestServer`, so `TestServer.request` talks to it.
  */
 import * as App from "@hookline/server/App"
-import * as Config from "@hookline/server/Config"
+import type * as Config from "@hookline/server/Config"
 import { Effect, Layer, Logger, Option, Redacted, References } from "effect"
 import { HttpServer } from "effect/http"
 import * as Databases from "./Databases.ts"
-import { request, TestServer, testSettings } from "./TestServer.ts"
+import { around, request, TestServer, testSettings } from "./TestServer.ts"
 
 /** Settings for an end-to-end app: the test server's, plus loopback delivery over plain http. */
 export const appSettings = (overrides: Partial<Config.Settings> = {}): Partial<Config.Settings> =>
@@ -28,31 +28,13 @@ export const layer = (
 ): Layer.Layer<TestServer, unknown> =>
   Layer.unwrap(
     Effect.gen(function* () {
-      const logs: Array<string> = []
-      const capture = Logger.layer([Logger.map(Logger.formatJson, (line) => void logs.push(line))])
       const settings = appSettings({ dataDir: yield* Databases.freshEmbeddedDir, ...overrides })
       const app = App.layer({
         http: true,
         worker: true,
         workerOptions: { pollMs: 50, leaseMs: 10_000, ...options.workerOptions }
       })
-      return Layer.effect(
-        TestServer,
-        Effect.map(HttpServer.HttpServer, (http) =>
-          TestServer.of({
-            url: HttpServer.formatAddress(http.address),
-            adminToken: Option.match(settings.adminToken ?? Option.none(), {
-              onNone: () => "",
-              onSome: Redacted.value
-            }),
-            logs
-          })
-        )
-      ).pipe(
-        Layer.provide(app),
-        Layer.provide(Config.layerWith(settings)),
-        Layer.provide(Layer.merge(capture, Layer.succeed(References.MinimumLogLevel, "Debug")))
-      )
+      return around(settings, app)
     })
   )
 

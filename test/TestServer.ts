@@ -7,13 +7,16 @@
  * exercised before those exist. Every log line the server writes is kept,
  * unscrubbed, in `logs`, so tests can check that no secret is ever logged.
  */
-import * as Migrations from "@hookline/adapters/Migrations"
+
 import * as Ids from "@hookline/domain/Ids"
 import * as Api from "@hookline/server/Api"
 import * as ApiVersion from "@hookline/server/ApiVersion"
+import * as App from "@hookline/server/App"
 import * as Auth from "@hookline/server/Auth"
+import { Catalog } from "@hookline/server/Catalog"
 import * as Config from "@hookline/server/Config"
 import * as Http from "@hookline/server/Http"
+import * as Storage from "@hookline/server/Storage"
 import { Context, Effect, Layer, Logger, Option, Redacted, References, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
@@ -123,35 +126,42 @@ export const testSettings = (overrides: Partial<Config.Settings> = {}): Partial<
   ...overrides
 })
 
+/**
+ * `TestServer` over a running HTTP server layer: its address, the admin token
+ * from `settings`, and every log line (captured at Debug, unscrubbed).
+ */
+export const around = <E, R>(settings: Partial<Config.Settings>, server: Layer.Layer<HttpServer.HttpServer, E, R>) => {
+  const logs: Array<string> = []
+  const capture = Logger.layer([Logger.map(Logger.formatJson, (line) => void logs.push(line))])
+  return Layer.effect(
+    TestServer,
+    Effect.map(HttpServer.HttpServer, (http) =>
+      TestServer.of({
+        url: HttpServer.formatAddress(http.address),
+        adminToken: Option.match(settings.adminToken ?? Option.none(), { onNone: () => "", onSome: Redacted.value }),
+        logs
+      })
+    )
+  ).pipe(
+    Layer.provide(server),
+    Layer.provide(Config.layerWith(settings)),
+    Layer.provide(Layer.merge(capture, Layer.succeed(References.MinimumLogLevel, "Debug")))
+  )
+}
+
 /** Starts the server for a test file; closed with the layer. */
 export const layer = (overrides: Partial<Config.Settings> = {}): Layer.Layer<TestServer, unknown> =>
   Layer.unwrap(
     Effect.gen(function* () {
       const settings = testSettings(overrides)
-      const logs: Array<string> = []
-      const capture = Logger.layer([Logger.map(Logger.formatJson, (line) => void logs.push(line))])
-      const store = Layer.effectDiscard(Migrations.run).pipe(Layer.provideMerge(Databases.freshEmbedded()))
+      const store = Layer.mergeAll(Catalog.layer, App.outbound).pipe(
+        Layer.provideMerge(Storage.stores),
+        Layer.provideMerge(Databases.freshEmbedded())
+      )
       const server = Http.serve(Http.routes(TestApi, Layer.mergeAll(Http.handlers, probeHandlers))).pipe(
         Layer.provide(Http.middleware),
         Layer.provideMerge(Http.services)
       )
-      return Layer.effect(
-        TestServer,
-        Effect.map(HttpServer.HttpServer, (http) =>
-          TestServer.of({
-            url: HttpServer.formatAddress(http.address),
-            adminToken: Option.match(settings.adminToken ?? Option.none(), {
-              onNone: () => "",
-              onSome: Redacted.value
-            }),
-            logs
-          })
-        )
-      ).pipe(
-        Layer.provide(server),
-        Layer.provide(Config.layerWith(settings)),
-        Layer.provide(store),
-        Layer.provide(Layer.merge(capture, Layer.succeed(References.MinimumLogLevel, "Debug")))
-      )
+      return around(settings, server.pipe(Layer.provide(store)))
     })
   )
