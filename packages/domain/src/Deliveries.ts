@@ -17,8 +17,11 @@ import type * as Tenancy from "./Tenancy.ts"
 /** Queues one more attempt of `id` now, whatever its status (cancelled ones are `NotFound`). */
 export const retry = Effect.fn("Deliveries.retry")(function* (owner: Tenancy.Owner, id: Ids.DeliveryId) {
   const store = yield* DeliveryStore
+  const subscriptions = yield* SubscriptionStore
   const once = Effect.gen(function* () {
     const state = yield* store.get(owner, id)
+    // Nowhere left to deliver to: a deleted subscription's deliveries cannot be retried.
+    yield* subscriptions.get(owner, state.subscriptionId)
     const at = yield* Clock.currentTimeMillis
     const decision = yield* Effect.fromResult(
       Decider.handle(Delivery.decider, state, { _tag: "RequestRetry", deliveryId: id, at })
