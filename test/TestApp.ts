@@ -7,8 +7,7 @@
  */
 import * as App from "@hookline/server/App"
 import type * as Config from "@hookline/server/Config"
-import { Effect, Layer, Logger, Option, Redacted, References } from "effect"
-import { HttpServer } from "effect/http"
+import { Effect, Layer, Option } from "effect"
 import * as Databases from "./Databases.ts"
 import { around, request, TestServer, testSettings } from "./TestServer.ts"
 

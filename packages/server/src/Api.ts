@@ -23,10 +23,16 @@ import {
   HttpApiSchema,
   OpenApi
 } from "effect/http-api"
+import { AccountWebhooksGroup } from "./AccountWebhooksApi.ts"
 import * as ApiVersion from "./ApiVersion.ts"
 import * as Auth from "./Auth.ts"
+import { DeliveriesGroup } from "./DeliveriesApi.ts"
+import { EventsGroup } from "./EventsApi.ts"
+import { EventTypesGroup } from "./EventTypesApi.ts"
 import * as HttpErrors from "./HttpErrors.ts"
+import { JsonApiHooksGroup } from "./JsonApiHooksApi.ts"
 import * as RateLimit from "./RateLimit.ts"
+import { SubscriptionsGroup } from "./SubscriptionsApi.ts"
 
 /** Applies the native middleware stack (see the module doc for the order) to a group's endpoints. */
 export const native = <Id extends string, Endpoints extends Endpoint.Constraint, TopLevel extends boolean>(
@@ -230,6 +236,8 @@ export class OperationsGroup extends HttpApiGroup.make("operations")
  */
 export class Api extends HttpApi.make("hookline")
   .add(OperationsGroup, ApiKeysGroup, OAuthClientsGroup, OAuthGroup)
+  .add(native(SubscriptionsGroup), native(EventTypesGroup), native(EventsGroup), native(DeliveriesGroup))
+  .add(JsonApiHooksGroup, native(AccountWebhooksGroup))
   .annotate(HttpApi.ParseOptions, { errors: "all" })
   .annotateMerge(
     OpenApi.annotations({

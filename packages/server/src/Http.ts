@@ -16,26 +16,38 @@ import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { type HttpApi, HttpApiBuilder, type HttpApiGroup, HttpApiScalar } from "effect/http-api"
 import * as AccessToken from "./AccessToken.ts"
+import * as AccountWebhooksHandlers from "./AccountWebhooksHandlers.ts"
 import * as AdminToken from "./AdminToken.ts"
 import { Api } from "./Api.ts"
 import * as ApiKeys from "./ApiKeys.ts"
 import * as ApiVersion from "./ApiVersion.ts"
 import * as Auth from "./Auth.ts"
 import * as Config from "./Config.ts"
+import * as DeliveriesHandlers from "./DeliveriesHandlers.ts"
 import * as ErrorBoundary from "./ErrorBoundary.ts"
+import * as EventsHandlers from "./EventsHandlers.ts"
+import * as EventTypesHandlers from "./EventTypesHandlers.ts"
 import * as Health from "./Health.ts"
 import * as HttpErrors from "./HttpErrors.ts"
+import * as JsonApiHooksHandlers from "./JsonApiHooksHandlers.ts"
 import * as Logging from "./Logging.ts"
 import * as Metrics from "./Metrics.ts"
 import * as OAuthServer from "./OAuthServer.ts"
 import * as RateLimit from "./RateLimit.ts"
+import * as SubscriptionsHandlers from "./SubscriptionsHandlers.ts"
 
 /** The handler layer of every group in `Api`. Resource groups and dialects add theirs here. */
 export const handlers = Layer.mergeAll(
   Health.handlers,
   ApiKeys.handlers,
   OAuthServer.clientHandlers,
-  OAuthServer.tokenHandlers
+  OAuthServer.tokenHandlers,
+  SubscriptionsHandlers.handlers,
+  EventTypesHandlers.handlers,
+  EventsHandlers.handlers,
+  DeliveriesHandlers.handlers,
+  JsonApiHooksHandlers.handlers,
+  AccountWebhooksHandlers.handlers
 )
 
 /** Implementations of every middleware the contract names. */

@@ -1,11 +1,13 @@
 import { assert, describe, it, layer } from "@effect/vitest"
-import * as Migrations from "@hookline/adapters/Migrations"
 import { Console, Effect, Layer, Option, Redacted } from "effect"
 import { HttpServer } from "effect/http"
 import * as Databases from "../../../test/Databases.ts"
+import * as App from "./App.ts"
+import { Catalog } from "./Catalog.ts"
 import * as Config from "./Config.ts"
 import * as Http from "./Http.ts"
 import * as Logging from "./Logging.ts"
+import * as Storage from "./Storage.ts"
 
 describe("Logging.scrub", () => {
   it("masks every secret shape and keeps the rest", () => {
@@ -46,8 +48,9 @@ const lines: Array<string> = []
 const captured: Console.Console = { ...globalThis.console, log: (...args) => void lines.push(args.join(" ")) }
 const adminToken = "logging-admin-token-0123456789"
 const server = Http.layer.pipe(
+  Layer.provide(Layer.mergeAll(Catalog.layer, App.outbound)),
+  Layer.provide(Storage.stores.pipe(Layer.provideMerge(Databases.freshEmbedded()))),
   Layer.provide(Config.layerWith({ port: 0, host: "127.0.0.1", adminToken: Option.some(Redacted.make(adminToken)) })),
-  Layer.provide(Layer.effectDiscard(Migrations.run).pipe(Layer.provideMerge(Databases.freshEmbedded()))),
   Layer.provide(Layer.succeed(Console.Console, captured))
 )
 

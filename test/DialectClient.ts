@@ -1,0 +1,105 @@
+/**
+ * What the dialect end-to-end tests share: keys for fresh tenants (with
+ * their ids, so tests can revoke them), publishing through `POST /v1/events`,
+ * waiting for the receiver, checking a delivery's signature as a subscriber
+ * does with the `standardwebhooks` package, and a chunked body that grows
+ * past the server's limit.
+ */
+import * as EventCatalog from "@hookline/domain/EventCatalog"
+import { ManagementScopes } from "@hookline/domain/Tenancy"
+import { Effect } from "effect"
+import { Webhook } from "standardwebhooks"
+import type * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
+import { request, TestServer } from "./TestServer.ts"
+
+/** Every management scope and every event scope of the default catalogue. */
+export const allScopes: ReadonlyArray<string> = [
+  ...ManagementScopes,
+  ...new Set(Object.values(EventCatalog.scopeTable(EventCatalog.defaultCatalog)).flat())
+]
+
+/** A tenant name no other test uses. */
+export const freshTenant = (prefix: string): string => `${prefix}-${Math.random().toString(36).slice(2, 10)}`
+
+/** A key the admin created: its id (to revoke it) and its secret. */
+export interface Key {
+  readonly id: string
+  readonly key: string
+  readonly tenant: string
+}
+
+/** Creates an API key for `tenant` (every scope unless told otherwise). */
+export const createKey = (
+  tenant: string,
+  scopes: ReadonlyArray<string> = allScopes,
+  mode: "live" | "test" = "live"
+): Effect.Effect<Key, never, TestServer> =>
+  Effect.gen(function* () {
+    const server = yield* TestServer
+    const reply = yield* request("POST", "/v1/api-keys", { token: server.adminToken, json: { tenant, scopes, mode } })
+    if (reply.status !== 201) return yield* Effect.die(new Error(`api key: ${reply.status} ${reply.text}`))
+    const { id, key } = reply.json as { readonly id: string; readonly key: string }
+    return { id, key, tenant }
+  })
+
+/** Revokes a key through the admin API. */
+export const revokeKey = (key: Key): Effect.Effect<void, never, TestServer> =>
+  Effect.gen(function* () {
+    const server = yield* TestServer
+    const reply = yield* request("DELETE", `/v1/api-keys/${key.id}`, { token: server.adminToken })
+    if (reply.status !== 204) return yield* Effect.die(new Error(`revoke: ${reply.status} ${reply.text}`))
+  })
+
+/** Publishes an event as the host would (`POST /v1/events`); dies unless it is accepted. */
+export const publish = (
+  token: string,
+  body: {
+    readonly type: string
+    readonly data: unknown
+    readonly resource_id?: string
+    readonly account_id?: string
+  }
+): Effect.Effect<{ readonly id: string; readonly deliveries: number }, never, TestServer> =>
+  Effect.gen(function* () {
+    const reply = yield* request("POST", "/v1/events", { token, json: body })
+    if (reply.status !== 202) return yield* Effect.die(new Error(`publish: ${reply.status} ${reply.text}`))
+    return reply.json as { readonly id: string; readonly deliveries: number }
+  })
+
+/** The requests `receiver` got on `path`, once there are at least `count` (or after `ms`). */
+export const received = (
+  receiver: ScriptedReceiver.Receiver,
+  path: string,
+  count: number,
+  ms = 10_000
+): Effect.Effect<ReadonlyArray<ScriptedReceiver.RecordedRequest>> =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const requests = receiver.requestsTo(path)
+      if (requests.length >= count || Date.now() > deadline) return requests
+      yield* Effect.sleep("25 millis")
+    }
+  })
+
+/** The verified payload of a delivery, or `undefined` when `secret` does not verify it. */
+export const verify = (secret: string, delivery: ScriptedReceiver.RecordedRequest): unknown => {
+  try {
+    return new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>)
+  } catch {
+    return undefined
+  }
+}
+
+/** A chunked request body (no `Content-Length`) of 20 × 64 KiB, past the default 1 MiB limit. */
+export const chunkedOversizedBody = (): ReadableStream<Uint8Array> => {
+  const chunk = new TextEncoder().encode("x".repeat(64 * 1024))
+  let sent = 0
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= 20) return controller.close()
+      sent++
+      controller.enqueue(chunk)
+    }
+  })
+}
