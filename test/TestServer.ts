@@ -150,18 +150,15 @@ export const around = <E, R>(settings: Partial<Config.Settings>, server: Layer.L
 }
 
 /** Starts the server for a test file; closed with the layer. */
-export const layer = (overrides: Partial<Config.Settings> = {}): Layer.Layer<TestServer, unknown> =>
-  Layer.unwrap(
-    Effect.gen(function* () {
-      const settings = testSettings(overrides)
-      const store = Layer.mergeAll(Catalog.layer, App.outbound).pipe(
-        Layer.provideMerge(Storage.stores),
-        Layer.provideMerge(Databases.freshEmbedded())
-      )
-      const server = Http.serve(Http.routes(TestApi, Layer.mergeAll(Http.handlers, probeHandlers))).pipe(
-        Layer.provide(Http.middleware),
-        Layer.provideMerge(Http.services)
-      )
-      return around(settings, server.pipe(Layer.provide(store)))
-    })
+export const layer = (overrides: Partial<Config.Settings> = {}): Layer.Layer<TestServer, unknown> => {
+  const settings = testSettings(overrides)
+  const store = Layer.mergeAll(Catalog.layer, App.outbound).pipe(
+    Layer.provideMerge(Storage.stores),
+    Layer.provideMerge(Databases.freshEmbedded())
   )
+  const server = Http.serve(Http.routes(TestApi, Layer.mergeAll(Http.handlers, probeHandlers))).pipe(
+    Layer.provide(Http.middleware),
+    Layer.provideMerge(Http.services)
+  )
+  return around(settings, server.pipe(Layer.provide(store)))
+}

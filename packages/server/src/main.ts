@@ -9,7 +9,13 @@ import * as Cli from "./Cli.ts"
 Cli.run.pipe(
   // A bad configuration is the operator's mistake: one line per problem, no stack trace.
   Effect.catchTag("ConfigInvalid", (error) =>
-    Console.error(error.message).pipe(Effect.andThen(Effect.sync(() => void (process.exitCode = 1))))
+    Console.error(error.message).pipe(
+      Effect.andThen(
+        Effect.sync(() => {
+          process.exitCode = 1
+        })
+      )
+    )
   ),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain
