@@ -9,9 +9,15 @@ import { Migrator, SqlClient } from "effect/sql"
 import initial from "./migrations/0001_initial.ts"
 import access from "./migrations/0002_access.ts"
 import rateWindows from "./migrations/0003_rate_windows.ts"
+import retention from "./migrations/0004_retention.ts"
 
 /** Every migration, by id and name. Append only; never edit a released one. */
-export const all = { "1_initial": initial, "2_access": access, "3_rate_windows": rateWindows }
+export const all = {
+  "1_initial": initial,
+  "2_access": access,
+  "3_rate_windows": rateWindows,
+  "4_retention": retention
+}
 
 // An arbitrary constant shared by every Hookline process ("hookline" in ASCII).
 const LOCK_KEY = 0x686f6f6b6c696e65n.toString()
