@@ -5,6 +5,7 @@
  * the OS picks.
  */
 import * as AddressGuard from "@hookline/adapters/AddressGuard"
+import * as Retention from "@hookline/adapters/Retention"
 import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
 import { Duration, Effect, Layer, Option, Redacted, Result, Schedule } from "effect"
 import { Catalog } from "./Catalog.ts"
@@ -84,7 +85,15 @@ export const layer = (roles: Roles = { http: true, worker: true }) => {
             ...roles.workerOptions
           })
         )
-      ).pipe(Layer.provideMerge(workerMetrics))
+      ).pipe(
+        Layer.provideMerge(workerMetrics),
+        // Retention runs beside the worker: every worker process prunes, in small batches that skip each other.
+        Layer.provideMerge(
+          Layer.unwrap(
+            Effect.map(ServerConfig, (config) => Retention.layer({ maxAge: Duration.days(config.retentionDays) }))
+          )
+        )
+      )
     : Layer.empty
   const http = roles.http ? Http.layer : Layer.empty
   return Layer.mergeAll(worker, http).pipe(

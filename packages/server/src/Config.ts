@@ -47,6 +47,8 @@ export interface Settings {
   readonly workerConcurrency: number
   /** `HOOKLINE_HTTP_TIMEOUT_MS`: the whole delivery attempt (default 15000). */
   readonly httpTimeoutMs: number
+  /** `HOOKLINE_RETENTION_DAYS`: finished deliveries, attempts and events older than this are pruned (default 30). */
+  readonly retentionDays: number
   /** `HOOKLINE_LOG_LEVEL` (default Info). */
   readonly logLevel: LogLevel
 }
@@ -67,6 +69,7 @@ export const defaults: Settings = {
   sealKey: Option.none(),
   workerConcurrency: 64,
   httpTimeoutMs: 15_000,
+  retentionDays: 30,
   logLevel: "Info"
 }
 
@@ -98,6 +101,7 @@ const names = [
   "HOOKLINE_SEAL_KEY",
   "HOOKLINE_WORKER_CONCURRENCY",
   "HOOKLINE_HTTP_TIMEOUT_MS",
+  "HOOKLINE_RETENTION_DAYS",
   "HOOKLINE_LOG_LEVEL"
 ] as const
 type Name = (typeof names)[number]
@@ -170,6 +174,7 @@ export const parse = (raw: Raw): Effect.Effect<Settings, ConfigInvalid> => {
   }
   const workerConcurrency = integer("HOOKLINE_WORKER_CONCURRENCY", defaults.workerConcurrency, 1, 10_000)
   const httpTimeoutMs = integer("HOOKLINE_HTTP_TIMEOUT_MS", defaults.httpTimeoutMs, 100, 600_000)
+  const retentionDays = integer("HOOKLINE_RETENTION_DAYS", defaults.retentionDays, 1, 3650)
 
   if (problems.length > 0) return Effect.fail(new ConfigInvalid({ problems }))
   return Effect.succeed({
@@ -187,6 +192,7 @@ export const parse = (raw: Raw): Effect.Effect<Settings, ConfigInvalid> => {
     sealKey: Option.map(sealKey, Redacted.make),
     workerConcurrency,
     httpTimeoutMs,
+    retentionDays,
     logLevel
   })
 }
