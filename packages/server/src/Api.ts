@@ -30,7 +30,9 @@ import { DeliveriesGroup } from "./DeliveriesApi.ts"
 import { EventsGroup } from "./EventsApi.ts"
 import { EventTypesGroup } from "./EventTypesApi.ts"
 import * as HttpErrors from "./HttpErrors.ts"
+import { IntegrationsGroup } from "./IntegrationsApi.ts"
 import { JsonApiHooksGroup } from "./JsonApiHooksApi.ts"
+import { PartnerWebhooksGroup } from "./PartnerWebhooksApi.ts"
 import * as RateLimit from "./RateLimit.ts"
 import { SubscriptionsGroup } from "./SubscriptionsApi.ts"
 
@@ -238,6 +240,7 @@ export class Api extends HttpApi.make("hookline")
   .add(OperationsGroup, ApiKeysGroup, OAuthClientsGroup, OAuthGroup)
   .add(native(SubscriptionsGroup), native(EventTypesGroup), native(EventsGroup), native(DeliveriesGroup))
   .add(JsonApiHooksGroup, native(AccountWebhooksGroup))
+  .add(native(IntegrationsGroup), native(PartnerWebhooksGroup))
   .annotate(HttpApi.ParseOptions, { errors: "all" })
   .annotateMerge(
     OpenApi.annotations({

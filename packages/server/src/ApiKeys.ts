@@ -25,30 +25,41 @@ export const toResource = (key: ApiKey.ApiKey) => ({
   ...(key.revokedAt === undefined ? {} : { revoked_at: Timestamp.toIso(key.revokedAt) })
 })
 
+/** Mints a key for `input`, stores only its hash, and returns it with its secret (shown this once). */
+export const issue = Effect.fnUntraced(function* (input: {
+  readonly tenant: ApiKey.ApiKey["tenant"]
+  readonly mode: ApiKey.ApiKey["mode"]
+  readonly scopes: ReadonlyArray<ApiKey.ApiKey["scopes"][number]>
+}) {
+  const store = yield* ApiKey.ApiKeyStore
+  const secret = yield* ApiKey.generateKey(input.mode)
+  const key: ApiKey.ApiKey = {
+    id: yield* Ids.generate("key"),
+    tenant: input.tenant,
+    mode: input.mode,
+    scopes: Array.from(new Set(input.scopes)),
+    createdAt: yield* Clock.currentTimeMillis
+  }
+  yield* store.createKey(key, yield* ApiKey.hash(secret))
+  yield* Effect.logInfo("api key created").pipe(
+    Effect.annotateLogs({ key_id: key.id, tenant: key.tenant, mode: key.mode })
+  )
+  return { key, secret }
+})
+
 /** Handlers of the `apiKeys` group (they need the native middleware layers too, see `Http.ts`). */
 export const handlers = HttpApiBuilder.group(
   Api,
   "apiKeys",
   Effect.fnUntraced(function* (handlers) {
     const store = yield* ApiKey.ApiKeyStore
-    const services = yield* Effect.context<SecureRandom.SecureRandom | Digest.Digest>()
+    const services = yield* Effect.context<SecureRandom.SecureRandom | Digest.Digest | ApiKey.ApiKeyStore>()
 
     return handlers.handleAll({
       create: ({ payload }) =>
         Effect.gen(function* () {
           yield* Auth.requireAdmin
-          const secret = yield* ApiKey.generateKey(payload.mode)
-          const key: ApiKey.ApiKey = {
-            id: yield* Ids.generate("key"),
-            tenant: payload.tenant,
-            mode: payload.mode,
-            scopes: Array.from(new Set(payload.scopes)),
-            createdAt: yield* Clock.currentTimeMillis
-          }
-          yield* store.createKey(key, yield* ApiKey.hash(secret))
-          yield* Effect.logInfo("api key created").pipe(
-            Effect.annotateLogs({ key_id: key.id, tenant: key.tenant, mode: key.mode })
-          )
+          const { key, secret } = yield* issue(payload)
           return { ...toResource(key), key: secret }
         }).pipe(Effect.provideContext(services)),
 

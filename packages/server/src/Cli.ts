@@ -5,15 +5,18 @@
  * same environment as the server (`DATABASE_URL`, `HOOKLINE_DATA_DIR`, …).
  */
 
+import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
 import * as Migrations from "@hookline/adapters/Migrations"
+import * as ApiKey from "@hookline/domain/ApiKey"
 import * as Deliveries from "@hookline/domain/Deliveries"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as Ids from "@hookline/domain/Ids"
 import type * as PublishedEvent from "@hookline/domain/PublishedEvent"
 import * as Tenancy from "@hookline/domain/Tenancy"
 import * as Timestamp from "@hookline/domain/Timestamp"
-import { Clock, Console, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Console, Effect, Layer, Option, References, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import * as ApiKeys from "./ApiKeys.ts"
 import * as App from "./App.ts"
 import { Catalog } from "./Catalog.ts"
 import * as Config from "./Config.ts"
@@ -29,7 +32,11 @@ const mode = Flag.Literals("mode", ["live", "test"]).pipe(
 
 /** Runs `effect` against the configured store (migrated), with the catalogue. */
 const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  effect.pipe(Effect.provide(Layer.mergeAll(Catalog.layer, App.storage).pipe(Layer.provide(Config.layer))))
+  effect.pipe(
+    Effect.provide(Layer.mergeAll(Catalog.layer, App.storage).pipe(Layer.provide(Config.layer))),
+    // stdout carries the command's answer; routine logs would only get in the way of piping it.
+    Effect.provideService(References.MinimumLogLevel, "Warn")
+  )
 
 const print = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
 
@@ -143,6 +150,62 @@ const deliveries = Command.make("deliveries").pipe(
   Command.withSubcommands([listDeliveries, retry])
 )
 
+const createKey = Command.make(
+  "create",
+  {
+    tenant,
+    mode,
+    scopes: Flag.String("scopes").pipe(
+      Flag.withDescription("Comma-separated scopes, e.g. webhooks:read,webhooks:write,events:publish,view:orders")
+    )
+  },
+  (input) =>
+    withStore(
+      Effect.gen(function* () {
+        const scopes = yield* Schema.decodeUnknownEffect(Schema.Array(Tenancy.Scope))(
+          input.scopes
+            .split(",")
+            .map((scope) => scope.trim())
+            .filter((scope) => scope !== "")
+        )
+        const { key, secret } = yield* ApiKeys.issue({ tenant: input.tenant, mode: input.mode, scopes })
+        yield* print({ ...ApiKeys.toResource(key), key: secret })
+      }).pipe(Effect.provide(NodeCrypto.layerDigest))
+    )
+).pipe(Command.withDescription("Create an API key (its secret is printed once)"))
+
+const listKeys = Command.make("list", { tenant: tenant.pipe(Flag.optional) }, (input) =>
+  withStore(
+    Effect.gen(function* () {
+      const page = yield* (yield* ApiKey.ApiKeyStore).listKeys(
+        { tenant: Option.getOrUndefined(input.tenant), mode: undefined },
+        { limit: 100 }
+      )
+      for (const key of page.data) {
+        const revoked = key.revokedAt === undefined ? "" : `  revoked ${Timestamp.toIso(key.revokedAt)}`
+        yield* Console.log(`${key.id}  ${key.tenant}  ${key.mode}  ${key.scopes.join(",")}${revoked}`)
+      }
+    })
+  )
+).pipe(Command.withDescription("List API keys (never their secrets)"))
+
+const revokeKey = Command.make(
+  "revoke",
+  { id: Argument.String("key-id").pipe(Argument.withSchema(Ids.ApiKeyId)) },
+  (input) =>
+    withStore(
+      Effect.gen(function* () {
+        const key = yield* (yield* ApiKey.ApiKeyStore).revokeKey(input.id, yield* Clock.currentTimeMillis)
+        yield* Console.log(`${key.id} revoked`)
+      })
+    )
+).pipe(Command.withDescription("Revoke an API key; it stops working at once"))
+
+const apiKeys = Command.make("api-keys").pipe(
+  Command.withDescription("API keys of tenants"),
+  Command.withSubcommands([createKey, listKeys, revokeKey])
+)
+
 /** A one-line progress bar on stderr. */
 const progress = (done: number, total: number) =>
   Effect.sync(() => {
@@ -179,7 +242,7 @@ const subscriptions = Command.make("subscriptions").pipe(
 /** The root command. */
 export const hookline = Command.make("hookline").pipe(
   Command.withDescription("Hookline: webhook subscriptions and delivery"),
-  Command.withSubcommands([serve, workerCommand, migrate, events, deliveries, subscriptions])
+  Command.withSubcommands([serve, workerCommand, migrate, apiKeys, events, deliveries, subscriptions])
 )
 
 /** Parses `argv` and runs the chosen command. */

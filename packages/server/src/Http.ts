@@ -29,10 +29,12 @@ import * as EventsHandlers from "./EventsHandlers.ts"
 import * as EventTypesHandlers from "./EventTypesHandlers.ts"
 import * as Health from "./Health.ts"
 import * as HttpErrors from "./HttpErrors.ts"
+import * as IntegrationsHandlers from "./IntegrationsHandlers.ts"
 import * as JsonApiHooksHandlers from "./JsonApiHooksHandlers.ts"
 import * as Logging from "./Logging.ts"
 import * as Metrics from "./Metrics.ts"
 import * as OAuthServer from "./OAuthServer.ts"
+import * as PartnerWebhooksHandlers from "./PartnerWebhooksHandlers.ts"
 import * as RateLimit from "./RateLimit.ts"
 import * as SubscriptionsHandlers from "./SubscriptionsHandlers.ts"
 
@@ -47,7 +49,9 @@ export const handlers = Layer.mergeAll(
   EventsHandlers.handlers,
   DeliveriesHandlers.handlers,
   JsonApiHooksHandlers.handlers,
-  AccountWebhooksHandlers.handlers
+  AccountWebhooksHandlers.handlers,
+  IntegrationsHandlers.handlers,
+  PartnerWebhooksHandlers.handlers
 )
 
 /** Implementations of every middleware the contract names. */

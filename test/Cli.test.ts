@@ -1,0 +1,80 @@
+/**
+ * The `hookline` CLI as an operator runs it: each command a fresh process on
+ * one embedded data directory.
+ */
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+
+const main = Path.join(import.meta.dirname, "..", "packages/server/src/main.ts")
+const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-cli-"))
+
+const hookline = (...args: ReadonlyArray<string>) =>
+  ChildProcess.spawnSync(process.execPath, [main, ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, HOOKLINE_DATA_DIR: dataDir, DATABASE_URL: "", HOOKLINE_LOG_LEVEL: "Warn" }
+  })
+
+describe("hookline CLI", () => {
+  afterAll(() => Fs.rmSync(dataDir, { recursive: true, force: true }))
+
+  it("migrates, manages keys, publishes and lists deliveries", () => {
+    const migrate = hookline("migrate")
+    assert.strictEqual(migrate.status, 0, migrate.stderr)
+    assert.include(migrate.stdout, "up to date")
+
+    const created = hookline("api-keys", "create", "--tenant", "acme", "--scopes", "webhooks:read,events:publish")
+    assert.strictEqual(created.status, 0, created.stderr)
+    const key = JSON.parse(created.stdout) as {
+      readonly id: string
+      readonly key: string
+      readonly scopes: ReadonlyArray<string>
+    }
+    assert.match(key.key, /^hk_live_/)
+    assert.deepStrictEqual(key.scopes, ["webhooks:read", "events:publish"])
+
+    const listed = hookline("api-keys", "list", "--tenant", "acme")
+    assert.include(listed.stdout, key.id)
+    assert.notInclude(listed.stdout, key.key)
+
+    const revoked = hookline("api-keys", "revoke", key.id)
+    assert.strictEqual(revoked.status, 0, revoked.stderr)
+    assert.include(hookline("api-keys", "list").stdout, "revoked")
+
+    const published = hookline(
+      "events",
+      "publish",
+      "--tenant",
+      "acme",
+      "--type",
+      "order_created",
+      "--data",
+      '{"order_id":"o1"}'
+    )
+    assert.strictEqual(published.status, 0, published.stderr)
+    assert.match(published.stdout, /"id": "evt_[0-9a-z]{26}"/)
+    assert.include(published.stdout, '"deliveries": 0')
+
+    const bad = hookline("deliveries", "retry", "not-an-id", "--tenant", "acme")
+    assert.notStrictEqual(bad.status, 0)
+
+    const help = hookline("--help")
+    for (const command of ["serve", "worker", "migrate", "api-keys", "events", "deliveries", "subscriptions"]) {
+      assert.include(help.stdout, command)
+    }
+  }, 120_000)
+
+  it("refuses a bad configuration with one line per problem and no stack trace", () => {
+    const run = ChildProcess.spawnSync(process.execPath, [main, "migrate"], {
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, HOOKLINE_PORT: "abc", HOOKLINE_DATA_DIR: dataDir }
+    })
+    assert.strictEqual(run.status, 1)
+    assert.include(run.stderr, "HOOKLINE_PORT: expected an integer 1–65535, got 'abc'")
+    assert.notMatch(run.stderr, /\n\s+at /)
+  }, 60_000)
+})
