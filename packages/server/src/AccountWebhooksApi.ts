@@ -62,16 +62,7 @@ export type Webhook = typeof Webhook.Type
 
 const { Native } = HttpErrors
 
-const writeErrors = [
-  Native.NotFound,
-  Native.UrlInvalid,
-  Native.EventTypeUnknown,
-  Native.ScopeMissing,
-  Native.ValidationFailed,
-  Native.SecretInvalid,
-  Native.Conflict,
-  Native.StoreError
-] as const
+const writeErrors = HttpErrors.subscriptionWriteErrors
 
 const params = { id: Ids.SubscriptionId }
 

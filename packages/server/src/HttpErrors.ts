@@ -165,6 +165,18 @@ export const Native = {
   })
 } as const
 
+/** Every error a native-shaped endpoint that writes a subscription can answer with. */
+export const subscriptionWriteErrors = [
+  Native.NotFound,
+  Native.UrlInvalid,
+  Native.EventTypeUnknown,
+  Native.ScopeMissing,
+  Native.ValidationFailed,
+  Native.SecretInvalid,
+  Native.Conflict,
+  Native.StoreError
+] as const
+
 /** A native error response built by hand, for answers given outside any endpoint (boundary, 404). */
 export const response = (
   code: Code,

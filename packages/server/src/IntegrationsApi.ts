@@ -142,16 +142,7 @@ export type Integration = typeof Integration.Type
 
 const { Native } = HttpErrors
 
-const writeErrors = [
-  Native.NotFound,
-  Native.UrlInvalid,
-  Native.EventTypeUnknown,
-  Native.ScopeMissing,
-  Native.ValidationFailed,
-  Native.SecretInvalid,
-  Native.Conflict,
-  Native.StoreError
-] as const
+const writeErrors = HttpErrors.subscriptionWriteErrors
 
 const params = { id: Ids.IntegrationId }
 
