@@ -2,7 +2,8 @@
  * Published events and deliveries on PostgreSQL SQL. A publish is one
  * transaction: the event row, the fan-out (decided by the domain's pure rule
  * over the candidate subscriptions), every delivery's `Scheduled` event, its
- * read-model row and its queue entry commit together or not at all.
+ * read-model row and its queue entry commit together or not at all. The
+ * batch writes (`publishMany`, `settleMany`) live in `PgDeliveryBatch`.
  */
 
 import type { PageRequest } from "@hookline/domain/Cursor"
@@ -29,39 +30,15 @@ import { Array as Arr, Effect, Layer, Result } from "effect"
 import { SecureRandom } from "effect/crypto"
 import { SqlClient } from "effect/sql"
 import type { Fragment } from "effect/sql/Statement"
+import * as PgDeliveryBatch from "./PgDeliveryBatch.ts"
 import { workChannel } from "./PgDeliveryQueue.ts"
+import { attemptRows, type EventRow, eventColumns, lastStatus, toEvent } from "./PgDeliveryRows.ts"
 import { PgNotifications } from "./PgNotifications.ts"
 import { toStoreError } from "./SqlFailure.ts"
 import * as SqlPage from "./SqlPage.ts"
 
-interface EventRow {
-  readonly id: string
-  readonly tenant: string
-  readonly mode: "live" | "test"
-  readonly type: string
-  readonly data: PublishedEvent.PublishedEvent["data"]
-  readonly resource_id: string | null
-  readonly account_id: string | null
-  readonly idempotency_key: string | null
-  readonly occurred_at: Date
-}
-
-const toEvent = (row: EventRow): PublishedEvent.PublishedEvent =>
-  ({
-    id: row.id,
-    owner: { tenant: row.tenant, mode: row.mode },
-    type: row.type,
-    data: row.data,
-    ...(row.resource_id === null ? {} : { resourceId: row.resource_id }),
-    ...(row.account_id === null ? {} : { accountId: row.account_id }),
-    ...(row.idempotency_key === null ? {} : { idempotencyKey: row.idempotency_key }),
-    occurredAt: row.occurred_at.getTime()
-  }) as PublishedEvent.PublishedEvent
-
 // Read-model rows hold states this process encoded itself; they are trusted as written.
 const toDelivery = (row: { readonly id: string; readonly state: Delivery.Delivery }): Delivery.Delivery => row.state
-
-const eventColumns = "id, tenant, mode, type, data, resource_id, account_id, idempotency_key, occurred_at"
 
 const deliveryRow = (state: Delivery.Delivery, ordered: boolean) => ({
   id: state.id,
@@ -79,11 +56,6 @@ const deliveryRow = (state: Delivery.Delivery, ordered: boolean) => ({
   created_at: new Date(state.createdAt),
   updated_at: new Date(state.updatedAt)
 })
-
-const lastStatus = (state: Delivery.Delivery): number | null => {
-  const last = state.attempts[state.attempts.length - 1]
-  return last !== undefined && last.outcome._tag === "Response" ? last.outcome.status : null
-}
 
 /** Builds the store on the ambient `SqlClient`, `EventStore`, `SubscriptionStore` and `SecureRandom`. */
 export const make = Effect.gen(function* () {
@@ -255,28 +227,6 @@ export const make = Effect.gen(function* () {
       })
     }).pipe(Effect.mapError(toStoreError))
 
-  const attemptRows = (
-    state: Delivery.Delivery,
-    decided: ReadonlyArray<Delivery.Event>
-  ): Array<Record<string, unknown>> =>
-    decided.flatMap((event) =>
-      event._tag === "AttemptRecorded"
-        ? [
-            {
-              id: event.attemptId,
-              delivery_id: state.id,
-              tenant: state.owner.tenant,
-              mode: state.owner.mode,
-              attempted_at: new Date(event.at),
-              status_code: event.outcome._tag === "Response" ? event.outcome.status : null,
-              failure: event.outcome._tag === "Failure" ? event.outcome.kind : null,
-              duration_ms: event.outcome.durationMs,
-              outcome: JSON.stringify(event.outcome)
-            }
-          ]
-        : []
-    )
-
   const write = (expectedVersion: number, decided: ReadonlyArray<Delivery.Event>, state: Delivery.Delivery) =>
     Effect.gen(function* () {
       yield* events.append(
@@ -284,7 +234,7 @@ export const make = Effect.gen(function* () {
         expectedVersion,
         decided.map((event) => ({ type: event._tag, data: event }))
       )
-      const attempts = attemptRows(state, decided)
+      const attempts: Array<Record<string, unknown>> = attemptRows(state, decided)
       if (Arr.isReadonlyArrayNonEmpty(attempts)) {
         yield* sql`INSERT INTO hookline_attempts ${sql.insert(attempts)} ON CONFLICT (id) DO NOTHING`
       }
@@ -349,7 +299,21 @@ export const make = Effect.gen(function* () {
       Effect.mapError(toStoreError)
     )
 
-  return DeliveryStore.of({ publish, getEvent, listEvents, get, list, work, settle, save, failedSince })
+  const { publishMany, settleMany } = yield* PgDeliveryBatch.make
+
+  return DeliveryStore.of({
+    publish,
+    publishMany,
+    getEvent,
+    listEvents,
+    get,
+    list,
+    work,
+    settle,
+    settleMany,
+    save,
+    failedSince
+  })
 })
 
 /** The store layer; `PgNotifications`, when present, wakes workers when due work commits. */

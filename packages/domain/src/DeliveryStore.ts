@@ -2,7 +2,9 @@
  * Port: published events and their deliveries. `publish` records the event,
  * fans it out and queues every delivery in one transaction (an idempotency key
  * seen in the last 24 h returns the first event instead); `settle` records an
- * attempt's consequences fenced by the worker's lease.
+ * attempt's consequences fenced by the worker's lease. `publishMany` and
+ * `settleMany` do the same for many at once, each in one transaction, so a
+ * busy publisher or worker pays one commit per batch instead of one per item.
  *
  * @since 0.1.0
  */
@@ -66,6 +68,15 @@ export class DeliveryStore extends Context.Service<
       event: PublishedEvent.PublishedEvent,
       catalog: EventCatalog.Catalog
     ) => Effect.Effect<PublishResult, EventTypeUnknown | ValidationFailed | StoreError>
+    /**
+     * Publishes `events` in one transaction, exactly as `publish` would one by
+     * one (idempotency keys included, also between events of the batch);
+     * results in the order given. All or nothing: an invalid event fails the batch.
+     */
+    readonly publishMany: (
+      events: ReadonlyArray<PublishedEvent.PublishedEvent>,
+      catalog: EventCatalog.Catalog
+    ) => Effect.Effect<ReadonlyArray<PublishResult>, EventTypeUnknown | ValidationFailed | StoreError>
     /** One published event of `owner`. */
     readonly getEvent: (
       owner: Tenancy.Owner,
@@ -89,6 +100,11 @@ export class DeliveryStore extends Context.Service<
     readonly work: (leases: ReadonlyArray<Lease>) => Effect.Effect<ReadonlyArray<Work>, StoreError>
     /** Stores a decided change if the lease still holds; `false` when another worker took it over. */
     readonly settle: (change: Settle) => Effect.Effect<boolean, StoreError>
+    /**
+     * Stores many decided changes in one transaction, each fenced by its lease
+     * exactly like `settle`; answers, in the order given, which ones held.
+     */
+    readonly settleMany: (changes: ReadonlyArray<Settle>) => Effect.Effect<ReadonlyArray<boolean>, StoreError>
     /** Stores a change decided outside a lease (manual retry), fenced by version only. */
     readonly save: (
       expectedVersion: number,

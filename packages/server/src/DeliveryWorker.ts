@@ -4,7 +4,9 @@
  * records every attempt through the delivery decider, and feeds outcomes to
  * the subscription stream (auto-disable, 410 Gone). No database lock is held
  * across an HTTP call: claim and commit, deliver, then settle fenced by the
- * lease. It wakes on `NOTIFY` the moment work commits and otherwise polls.
+ * lease. Settles that finish together commit together (`SettleBatcher`). It
+ * wakes on `NOTIFY` the moment work commits and otherwise polls; with a
+ * backlog it claims again as soon as a quarter of its slots are free.
  */
 
 import { workChannel } from "@hookline/adapters/PgDeliveryQueue"
@@ -13,13 +15,14 @@ import type * as Attempt from "@hookline/domain/Attempt"
 import * as Decider from "@hookline/domain/Decider"
 import * as Delivery from "@hookline/domain/Delivery"
 import { DeliveryQueue, type Lease } from "@hookline/domain/DeliveryQueue"
-import { DeliveryStore, type Work } from "@hookline/domain/DeliveryStore"
+import { DeliveryStore, type Settle, type Work } from "@hookline/domain/DeliveryStore"
 import * as Envelope from "@hookline/domain/Envelope"
 import * as Ids from "@hookline/domain/Ids"
 import * as Profile from "@hookline/domain/Profile"
 import * as RetryPolicy from "@hookline/domain/RetryPolicy"
 import { Sealer } from "@hookline/domain/Sealer"
 import * as Signature from "@hookline/domain/Signature"
+import type { StoreError } from "@hookline/domain/StoreError"
 import * as Subscription from "@hookline/domain/Subscription"
 import type { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
@@ -41,6 +44,7 @@ import {
   Stream
 } from "effect"
 import { type Mac, SecureRandom } from "effect/crypto"
+import * as SettleBatcher from "./SettleBatcher.ts"
 
 /** Worker settings. */
 export interface Options {
@@ -50,6 +54,8 @@ export interface Options {
   readonly perSubscription: number
   /** Most deliveries claimed per round trip (default 100). */
   readonly batchSize: number
+  /** Most settles stored per transaction (default 100). */
+  readonly settleBatchSize: number
   /** Lease length; must exceed the attempt timeout (default 60 s). */
   readonly leaseMs: number
   /** Idle poll interval when no NOTIFY arrives (default 1 s). */
@@ -69,6 +75,7 @@ export const defaults: Omit<Options, "owner"> = {
   concurrency: 64,
   perSubscription: 8,
   batchSize: 100,
+  settleBatchSize: 100,
   leaseMs: 60_000,
   pollMs: 1_000,
   shutdownMs: 10_000,
@@ -169,10 +176,18 @@ const subscriptionCommand = (
   return Result.isSuccess(decided) && decided.success.length > 0 ? command : undefined
 }
 
-/** Makes one attempt of `work` and stores its consequences. */
-export const process = Effect.fnUntraced(function* (work: Work, options: Options) {
+/**
+ * Stores the consequences of `outcome`, one attempt of `work`: the delivery's
+ * decision through `settle` (by default the store's own), then the
+ * subscription's (auto-disable, 410 Gone), then the observer.
+ */
+export const record = Effect.fnUntraced(function* (
+  work: Work,
+  outcome: Attempt.Outcome,
+  options: Options,
+  settle?: (change: Settle) => Effect.Effect<boolean, StoreError>
+) {
   const store = yield* DeliveryStore
-  const outcome = yield* attempt(work)
   const at = yield* Clock.currentTimeMillis
   const jitter = yield* Random.next
   const command: Delivery.Command = {
@@ -190,7 +205,12 @@ export const process = Effect.fnUntraced(function* (work: Work, options: Options
     return
   }
   const { events, state } = decided.success
-  const settled = yield* store.settle({ lease: work.lease, expectedVersion: work.delivery.version, events, state })
+  const settled = yield* (settle ?? store.settle)({
+    lease: work.lease,
+    expectedVersion: work.delivery.version,
+    events,
+    state
+  })
   if (settled) {
     const follow = subscriptionCommand(work, outcome, at, options)
     if (follow !== undefined) {
@@ -201,6 +221,11 @@ export const process = Effect.fnUntraced(function* (work: Work, options: Options
   }
   const observe = yield* AttemptObserver
   yield* observe({ work, outcome, state, settled })
+})
+
+/** Makes one attempt of `work` and stores its consequences. */
+export const process = Effect.fnUntraced(function* (work: Work, options: Options) {
+  return yield* record(work, yield* attempt(work), options)
 })
 
 /** The running worker's handle. */
@@ -238,16 +263,33 @@ export const layer = (settings: Partial<Options> = {}) =>
       const perSubscription = new Map<string, { readonly semaphore: Semaphore.Semaphore; users: number }>()
       // Leases being worked on by this process, released on shutdown if still unsettled.
       const inFlight = new Map<string, Lease>()
+      // Claimed work whose attempt has not ended: at most `concurrency` of them are sending, the rest wait for a
+      // slot (a prefetched batch, so a slot never waits for a claim); the settle after each runs outside that bound.
+      let attempting = 0
+      // Set when shutdown begins: work that has not started its attempt by then is handed back, not attempted.
+      let stoppingNow = false
+      const unstarted: Array<Lease> = []
       const wakeUp = yield* Ref.make(yield* Deferred.make<void>())
       const stopping = yield* Ref.make(false)
+      // Claim again once this many slots are free: a backlog drains in batches, not one claim per finished attempt.
+      const refill = Math.max(1, Math.floor(Math.min(options.concurrency, options.batchSize) / 4))
+      let waitingForSlots = false
+      const batcher = yield* SettleBatcher.make({ maxBatch: options.settleBatchSize })
 
       const wake = Effect.gen(function* () {
         const next = yield* Deferred.make<void>()
         yield* Deferred.succeed(yield* Ref.getAndSet(wakeUp, next), undefined)
       })
-      const sleep = Effect.flatMap(Ref.get(wakeUp), (d) =>
-        Deferred.await(d).pipe(Effect.timeoutOption(Duration.millis(options.pollMs)), Effect.asVoid)
-      )
+      // Waits on the signal current when the round began, so a wake during the round is never lost.
+      const sleepOn = (signal: Deferred.Deferred<void>) =>
+        Deferred.await(signal).pipe(Effect.timeoutOption(Duration.millis(options.pollMs)), Effect.asVoid)
+      // Claimable now: up to one batch beyond the attempt slots, and a bounded number waiting for their settle.
+      const capacity = () =>
+        Math.min(
+          options.concurrency + options.batchSize - attempting,
+          options.concurrency + 2 * options.batchSize - inFlight.size
+        )
+      const slotFreed = Effect.suspend(() => (waitingForSlots && capacity() >= refill ? wake : Effect.void))
 
       const slotFor = (work: Work) => {
         const key = work.subscription.id
@@ -265,22 +307,42 @@ export const layer = (settings: Partial<Options> = {}) =>
         if (entry !== undefined && --entry.users === 0) perSubscription.delete(work.subscription.id)
       }
 
-      const run = (work: Work) =>
-        slotFor(work)(process(work, options)).pipe(
+      // `attempting` was counted when the work was handed out; it is uncounted once, when the attempt ends.
+      const run = (work: Work) => {
+        let counted = true
+        const attemptEnded = Effect.suspend(() => {
+          if (!counted) return Effect.void
+          counted = false
+          attempting--
+          return slotFreed
+        })
+        const send = global
+          .withPermits(1)(
+            Effect.suspend(() =>
+              stoppingNow
+                ? Effect.succeed(undefined)
+                : slotFor(work)(attempt(work)).pipe(Effect.ensuring(Effect.sync(() => doneWith(work))))
+            )
+          )
+          .pipe(Effect.ensuring(attemptEnded))
+        return Effect.gen(function* () {
+          const outcome = yield* send
+          if (outcome === undefined) return unstarted.push(work.lease)
+          yield* record(work, outcome, options, batcher.settle)
+        }).pipe(
           Effect.catchCause((cause) => Effect.logError("delivery attempt failed", cause)),
           Effect.ensuring(
-            Effect.sync(() => doneWith(work)).pipe(
-              Effect.andThen(Effect.sync(() => inFlight.delete(work.lease.deliveryId)))
+            attemptEnded.pipe(
+              Effect.andThen(Effect.sync(() => inFlight.delete(work.lease.deliveryId))),
+              Effect.andThen(slotFreed)
             )
-          ),
-          global.withPermits(1)
+          )
         )
+      }
 
-      const round = Effect.gen(function* () {
-        const free = options.concurrency - inFlight.size
-        if (free <= 0) return 0
+      const round = Effect.fnUntraced(function* (limit: number) {
         const leases = yield* queue.claim({
-          limit: Math.min(free, options.batchSize),
+          limit,
           leaseMs: options.leaseMs,
           owner: options.owner
         })
@@ -297,6 +359,7 @@ export const layer = (settings: Partial<Options> = {}) =>
             continue
           }
           inFlight.set(work.lease.deliveryId, work.lease)
+          attempting++
           yield* Effect.forkDetach(run(work).pipe(Effect.provideContext(context)))
         }
         // Over its rate limit: back in the queue for the next one-second window, no attempt made.
@@ -306,11 +369,21 @@ export const layer = (settings: Partial<Options> = {}) =>
 
       const loop = Effect.gen(function* () {
         while (!(yield* Ref.get(stopping))) {
-          const claimed = yield* round.pipe(
+          const signal = yield* Ref.get(wakeUp)
+          const free = capacity()
+          if (free < refill) {
+            // Busy: wait until enough attempts finish (they wake us), or the poll.
+            waitingForSlots = true
+            yield* sleepOn(signal)
+            waitingForSlots = false
+            continue
+          }
+          const limit = Math.min(free, options.batchSize)
+          const claimed = yield* round(limit).pipe(
             Effect.catch((error) => Effect.as(Effect.logWarning("claim failed", { error: error.message }), 0))
           )
           // A full batch suggests more is due: go again at once; otherwise sleep until NOTIFY or the poll.
-          if (claimed < options.batchSize) yield* sleep
+          if (claimed < limit) yield* sleepOn(signal)
         }
       })
 
@@ -324,13 +397,14 @@ export const layer = (settings: Partial<Options> = {}) =>
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
           yield* Ref.set(stopping, true)
+          stoppingNow = true
           yield* wake
           yield* Fiber.await(fiber).pipe(Effect.timeoutOption(Duration.millis(options.shutdownMs)))
           // Wait for in-flight attempts, then hand back whatever is left.
           yield* Effect.gen(function* () {
             while (inFlight.size > 0) yield* Effect.sleep("20 millis")
           }).pipe(Effect.timeoutOption(Duration.millis(options.shutdownMs)))
-          const left = [...inFlight.values()]
+          const left = [...unstarted, ...inFlight.values()]
           if (left.length > 0) yield* Effect.ignore(queue.release(left))
         })
       )
