@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { createHookline } from "../packages/server/src/index.ts"
+import { createHookline } from "@hookline/server"
 import * as Receiver from "./receiver/Receiver.ts"
 
 const began = Date.now()

@@ -2,15 +2,15 @@
  * What the dialect end-to-end tests share: keys for fresh tenants (with
  * their ids, so tests can revoke them), publishing through `POST /v1/events`,
  * waiting for the receiver, checking a delivery's signature as a subscriber
- * does with the `standardwebhooks` package, and a chunked body that grows
- * past the server's limit.
+ * does with the `standardwebhooks` package, a chunked body that grows
+ * past the server's limit, and the bad requests every dialect refuses alike.
  */
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import { ManagementScopes } from "@hookline/domain/Tenancy"
 import { Effect } from "effect"
 import { Webhook } from "standardwebhooks"
 import type * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
-import { request, TestServer } from "./TestServer.ts"
+import { type Reply, request, TestServer } from "./TestServer.ts"
 
 /** Every management scope and every event scope of the default catalogue. */
 export const allScopes: ReadonlyArray<string> = [
@@ -103,3 +103,59 @@ export const chunkedOversizedBody = (): ReadableStream<Uint8Array> => {
     }
   })
 }
+
+/** A request a dialect must refuse, the status and error code it must refuse it with, and its answer. */
+export interface Refusal {
+  readonly label: string
+  readonly status: number
+  readonly code: string
+  readonly reply: Reply
+}
+
+/**
+ * Sends the bad requests every dialect answers alike to its collection at
+ * `path`: malformed JSON (400 `json_invalid`), a chunked body past the limit
+ * (413), no credential and a revoked key (401), and `create` sent with a
+ * read-only key (403). `token` is a key with every scope; none of the
+ * requests may create anything. The caller asserts each answer in its
+ * dialect's error shape.
+ */
+export const commonRefusals = (options: {
+  readonly path: string
+  readonly token: string
+  readonly create: unknown
+}): Effect.Effect<ReadonlyArray<Refusal>, never, TestServer> =>
+  Effect.gen(function* () {
+    const { path, token, create } = options
+    const json = { "content-type": "application/json" }
+    const revoked = yield* createKey(freshTenant("revoked"))
+    yield* revokeKey(revoked)
+    const reader = yield* createKey(freshTenant("reader"), ["webhooks:read"])
+    return [
+      {
+        label: "malformed JSON",
+        status: 400,
+        code: "json_invalid",
+        reply: yield* request("POST", path, { token, body: '{"truncated": [', headers: json })
+      },
+      {
+        label: "oversized body",
+        status: 413,
+        code: "payload_too_large",
+        reply: yield* request("POST", path, { token, body: chunkedOversizedBody(), headers: json })
+      },
+      { label: "no credential", status: 401, code: "unauthorized", reply: yield* request("GET", path) },
+      {
+        label: "revoked key",
+        status: 401,
+        code: "unauthorized",
+        reply: yield* request("GET", path, { token: revoked.key })
+      },
+      {
+        label: "missing write scope",
+        status: 403,
+        code: "scope_missing",
+        reply: yield* request("POST", path, { token: reader.key, json: create })
+      }
+    ]
+  })

@@ -6,7 +6,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { chunkedOversizedBody, createKey, freshTenant, revokeKey } from "./DialectClient.ts"
+import { commonRefusals, createKey, freshTenant } from "./DialectClient.ts"
 import * as HttpsApp from "./HttpsApp.ts"
 import { assertError, page, secretKey, subscribe, type WebhookJson } from "./PartnerWebhooksClient.ts"
 import { request } from "./TestServer.ts"
@@ -27,16 +27,6 @@ layer(HttpsApp.layer({ logLevel: "Warn" }), { timeout: "60 seconds", excludeTest
         assertError(yield* post({ ...good, topic: 5 }), 400, "validation_failed", "wrong type")
         assertError(yield* post({ secret_key: secretKey, topic: "order_created" }), 400, "validation_failed", "missing")
         assertError(yield* post([good]), 400, "validation_failed", "array body")
-        assertError(
-          yield* request("POST", "/webhooks", {
-            token: key,
-            body: '{"endpoint_url": "https://x',
-            headers: { "content-type": "application/json" }
-          }),
-          400,
-          "json_invalid",
-          "malformed JSON"
-        )
         assertError(
           yield* request("POST", "/webhooks", {
             token: key,
@@ -94,21 +84,16 @@ layer(HttpsApp.layer({ logLevel: "Warn" }), { timeout: "60 seconds", excludeTest
           "spaces in secret"
         )
 
+        // What every dialect refuses alike: 400 malformed JSON, 413, 401 and a read-only key's 403.
+        for (const refusal of yield* commonRefusals({ path: "/webhooks", token: key, create: good })) {
+          assertError(refusal.reply, refusal.status, refusal.code, refusal.label)
+        }
+
         // Who may do what.
         const stranger = yield* createKey(freshTenant("p003other"))
         const theirs = yield* subscribe(stranger.key, good)
         assertError(yield* get(`/webhooks/${theirs.id}`), 404, "not_found", "foreign id")
-        assertError(yield* request("GET", "/webhooks"), 401, "unauthorized", "no credential")
-        const revoked = yield* createKey(freshTenant("p003rev"))
-        yield* revokeKey(revoked)
-        assertError(yield* request("GET", "/webhooks", { token: revoked.key }), 401, "unauthorized", "revoked key")
         const reader = yield* createKey(freshTenant("p003ro"), ["webhooks:read"])
-        assertError(
-          yield* request("POST", "/webhooks", { token: reader.key, json: good }),
-          403,
-          "scope_missing",
-          "missing write scope"
-        )
         assertError(
           yield* request("GET", "/webhooks/events", { token: reader.key }),
           403,
@@ -121,16 +106,6 @@ layer(HttpsApp.layer({ logLevel: "Warn" }), { timeout: "60 seconds", excludeTest
           403,
           "scope_missing",
           "topic's scopes"
-        )
-        assertError(
-          yield* request("POST", "/webhooks", {
-            token: key,
-            body: chunkedOversizedBody(),
-            headers: { "content-type": "application/json" }
-          }),
-          413,
-          "payload_too_large",
-          "oversized body"
         )
 
         // Nothing was created by any of it.

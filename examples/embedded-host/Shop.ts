@@ -13,8 +13,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-// A host writes `from "@hookline/server"`; the examples import the workspace source directly.
-import { type Client, createHookline, type Hookline, isHooklineError, Schema } from "../../packages/server/src/index.ts"
+import { type Client, createHookline, type Hookline, isHooklineError, Schema } from "@hookline/server"
 
 /** The `data` of `order_created` as this shop publishes it; Hookline refuses anything else. */
 export const OrderCreated = Schema.Struct({

@@ -6,11 +6,10 @@
  * nothing; a committed one reaches the example receiver exactly once, signed.
  */
 import { assert } from "@effect/vitest"
-import * as PgClient from "../../packages/adapters/src/PgClient.ts"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import postgres from "postgres"
 import { describePostgres, postgresUrl } from "../../test/Databases.ts"
-// The examples are not a workspace package yet: effect comes from @hookline/test's install (see ../README.md).
-import { Effect } from "../../test/node_modules/effect/dist/index.js"
-import { SqlClient } from "../../test/node_modules/effect/dist/sql/index.js"
 import * as Receiver from "../receiver/Receiver.ts"
 import * as Shop from "./Shop.ts"
 
@@ -25,11 +24,13 @@ const until = (check: () => Promise<boolean> | boolean) =>
 const shopAndReceiver = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const [row] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
-  const host = yield* PgClient.makePool({
-    url: postgresUrl ?? "",
-    max: 4,
-    connection: { search_path: row?.schema ?? "" }
-  })
+  // Opened as a host opens its pool; notices (`CREATE TABLE IF NOT EXISTS` on an existing table) only clutter output.
+  const host = yield* Effect.acquireRelease(
+    Effect.sync(() =>
+      postgres(postgresUrl ?? "", { max: 4, onnotice: () => {}, connection: { search_path: row?.schema ?? "" } })
+    ),
+    (pool) => Effect.promise(() => pool.end({ timeout: 5 }))
+  )
   const receiver = yield* Effect.acquireRelease(
     Effect.promise(() => Receiver.start()),
     (r) => Effect.promise(() => r.close())

@@ -9,9 +9,7 @@
  * them `duplicate`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http"
-// A subscriber writes `from "standardwebhooks"`; the examples are not a workspace package yet, so they borrow
-// the copy installed for @hookline/test (see examples/README.md).
-import { Webhook } from "../../test/node_modules/standardwebhooks/dist/index.js"
+import { Webhook } from "standardwebhooks"
 
 /** One request as the receiver saw it. */
 export interface Received {

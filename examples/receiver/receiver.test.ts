@@ -5,7 +5,7 @@
  * reach it in the demo's and the embedded host's tests.)
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Webhook } from "../../test/node_modules/standardwebhooks/dist/index.js"
+import { Webhook } from "standardwebhooks"
 import * as Receiver from "./Receiver.ts"
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

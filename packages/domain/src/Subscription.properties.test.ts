@@ -10,43 +10,7 @@ import * as Profile from "./Profile.ts"
 import * as Secret from "./Secret.ts"
 import * as Signature from "./Signature.ts"
 import * as Subscription from "./Subscription.ts"
-import * as TargetUrl from "./TargetUrl.ts"
-import * as Tenancy from "./Tenancy.ts"
-
-const table = EventCatalog.scopeTable(EventCatalog.defaultCatalog)
-const names = Object.keys(table).sort()
-const allScopes = Array.from(new Set(Object.values(table).flat())).sort()
-const authority = { grantedScopes: allScopes, scopeTable: table, urlPolicy: TargetUrl.strict }
-
-const id = Result.getOrThrow(Ids.parse("sub", "sub_01jd3k7q8r9s0t1v2w3x4y5z6a"))
-const owner: Tenancy.Owner = { tenant: Schema.decodeUnknownSync(Tenancy.TenantId)("site_456"), mode: "live" }
-const secret = Result.getOrThrow(Secret.parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
-const t0 = 1_773_480_000_000
-
-const create = (overrides: Partial<typeof Subscription.Create.Type> = {}): Subscription.Command => ({
-  _tag: "Create",
-  id,
-  owner,
-  target: { url: "https://example.com/webhook" },
-  profile: { envelope: "native" },
-  filters: { eventTypes: ["tag_added"] },
-  secret,
-  ...authority,
-  at: t0,
-  ...overrides
-})
-
-/** Given these commands' events, when `command`, then: the result. */
-const given = (...commands: ReadonlyArray<Subscription.Command>) => {
-  let state: Subscription.State = Subscription.decider.initialState
-  for (const command of commands) {
-    state = Result.getOrThrow(Decider.handle(Subscription.decider, state, command)).state
-  }
-  return {
-    state,
-    when: (command: Subscription.Command) => Subscription.decide(command, state)
-  }
-}
+import { allScopes, create, eventTypes, given, id, scopeTable, t0 } from "./SubscriptionFixtures.ts"
 
 // ---------------------------------------------------------------------------
 // Properties over random command sequences, built from the domain schemas.
@@ -69,7 +33,7 @@ const urlInput = mostly(
   )
 )
 const selectionInput = mostly(
-  Arbitrary.schema(Schema.Union([Schema.Literal("*"), Schema.NonEmptyArray(Schema.Literals(names))])),
+  Arbitrary.schema(Schema.Union([Schema.Literal("*"), Schema.NonEmptyArray(Schema.Literals(eventTypes))])),
   Arbitrary.schema(EventCatalog.Selection)
 )
 const grantedInput = mostly(
@@ -94,7 +58,7 @@ type Inputs = typeof inputs extends Arbitrary.Arbitrary<infer A> ? A : never
 
 const authorityOf = (i: Inputs) => ({
   grantedScopes: i.granted,
-  scopeTable: table,
+  scopeTable,
   urlPolicy: { allowHttp: i.allowHttp }
 })
 

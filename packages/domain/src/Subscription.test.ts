@@ -1,55 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Result, Schema } from "effect"
-import * as Decider from "./Decider.ts"
+import { Result } from "effect"
 import type * as Errors from "./Errors.ts"
-import * as EventCatalog from "./EventCatalog.ts"
-import * as Ids from "./Ids.ts"
 import * as Secret from "./Secret.ts"
 import * as Subscription from "./Subscription.ts"
-import * as TargetUrl from "./TargetUrl.ts"
-import * as Tenancy from "./Tenancy.ts"
-
-const table = EventCatalog.scopeTable(EventCatalog.defaultCatalog)
-const allScopes = Array.from(new Set(Object.values(table).flat())).sort()
-const authority = { grantedScopes: allScopes, scopeTable: table, urlPolicy: TargetUrl.strict }
-
-const id = Result.getOrThrow(Ids.parse("sub", "sub_01jd3k7q8r9s0t1v2w3x4y5z6a"))
-const owner: Tenancy.Owner = { tenant: Schema.decodeUnknownSync(Tenancy.TenantId)("site_456"), mode: "live" }
-const secret = Result.getOrThrow(Secret.parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
-const t0 = 1_773_480_000_000
-
-const create = (overrides: Partial<typeof Subscription.Create.Type> = {}): Subscription.Command => ({
-  _tag: "Create",
-  id,
-  owner,
-  target: { url: "https://example.com/webhook" },
-  profile: { envelope: "native" },
-  filters: { eventTypes: ["tag_added"] },
-  secret,
-  ...authority,
-  at: t0,
-  ...overrides
-})
-
-const update = (overrides: Partial<typeof Subscription.Update.Type>): Subscription.Command => ({
-  _tag: "Update",
-  id,
-  ...authority,
-  at: t0 + 1000,
-  ...overrides
-})
-
-/** Given these commands' events, when `command`, then: the result. */
-const given = (...commands: ReadonlyArray<Subscription.Command>) => {
-  let state: Subscription.State = Subscription.decider.initialState
-  for (const command of commands) {
-    state = Result.getOrThrow(Decider.handle(Subscription.decider, state, command)).state
-  }
-  return {
-    state,
-    when: (command: Subscription.Command) => Subscription.decide(command, state)
-  }
-}
+import { create, given, id, owner, secret, t0, update } from "./SubscriptionFixtures.ts"
 
 /** Asserts the decision succeeded with exactly `expected`. */
 const assertEvents = (

@@ -1,29 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Filters from "@hookline/domain/Filters"
-import * as Subscription from "@hookline/domain/Subscription"
 import { Schema } from "effect"
 import * as AccountWebhooks from "./AccountWebhooks.ts"
 import * as AccountWebhooksApi from "./AccountWebhooksApi.ts"
+import { type Fields, secret, storedSubscription } from "./SubscriptionFixtures.ts"
 
-const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-const subscription = (overrides: Partial<Schema.Codec.Encoded<typeof Subscription.Subscription>> = {}) =>
-  Schema.decodeUnknownSync(Subscription.Subscription)({
-    id: "sub_01jd0000000000000000000001",
+const subscription = (overrides: Fields = {}) =>
+  storedSubscription({
     owner: { tenant: "org-1", mode: "test" },
     target: { url: "https://hooks.example.com/webhooks", method: "POST" },
     profile: { envelope: "account_webhooks" },
     filters: { eventTypes: "*", accountIds: ["acc_1", "acc_2"] },
     enabled: false,
-    secret,
-    previousSecrets: [],
-    description: "",
-    metadata: {},
-    ordered: false,
-    createdAt: Date.UTC(2026, 2, 14, 9, 26, 53),
-    updatedAt: Date.UTC(2026, 2, 15, 9, 26, 53),
-    version: 1,
-    deleted: false,
     ...overrides
   })
 

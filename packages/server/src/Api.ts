@@ -62,6 +62,37 @@ const listQuery = {
   ...Cursor.PageRequest.fields
 }
 
+/**
+ * The admin endpoints of one kind of credential at `path`: `create` (201, the
+ * only answer that carries the secret), `list` (paged, filtered by tenant and
+ * mode; never the secret) and `revoke` at `path/:id` (204, or 404).
+ */
+const credentialEndpoints = <
+  const Path extends `/${string}`,
+  Id extends Schema.Top,
+  Create extends Schema.Top,
+  Created extends Schema.Top,
+  Listed extends Schema.Top
+>(
+  path: Path,
+  schemas: { readonly id: Id; readonly create: Create; readonly created: Created; readonly listed: Listed }
+) =>
+  [
+    HttpApiEndpoint.post("create", path, {
+      payload: schemas.create,
+      success: schemas.created.pipe(HttpApiSchema.status(201))
+    }),
+    HttpApiEndpoint.get("list", path, {
+      query: listQuery,
+      success: Cursor.Page(schemas.listed)
+    }),
+    HttpApiEndpoint.delete("revoke", `${path}/:id`, {
+      params: { id: schemas.id },
+      success: HttpApiSchema.NoContent,
+      error: HttpErrors.Native.NotFound
+    })
+  ] as const
+
 // ---------------------------------------------------------------------------
 // API keys (admin)
 // ---------------------------------------------------------------------------
@@ -89,18 +120,11 @@ export const CreateApiKey = Schema.Struct({ tenant: TenantId, scopes: Scopes, mo
 /** Admin management of API keys. */
 export class ApiKeysGroup extends native(
   HttpApiGroup.make("apiKeys").add(
-    HttpApiEndpoint.post("create", "/v1/api-keys", {
-      payload: CreateApiKey,
-      success: NewApiKey.pipe(HttpApiSchema.status(201))
-    }),
-    HttpApiEndpoint.get("list", "/v1/api-keys", {
-      query: listQuery,
-      success: Cursor.Page(ApiKeyResource)
-    }),
-    HttpApiEndpoint.delete("revoke", "/v1/api-keys/:id", {
-      params: { id: ApiKeyId },
-      success: HttpApiSchema.NoContent,
-      error: HttpErrors.Native.NotFound
+    ...credentialEndpoints("/v1/api-keys", {
+      id: ApiKeyId,
+      create: CreateApiKey,
+      created: NewApiKey,
+      listed: ApiKeyResource
     })
   )
 ).annotateMerge(OpenApi.annotations({ title: "API keys", description: "Admin token only." })) {}
@@ -138,18 +162,11 @@ export const CreateOAuthClient = Schema.Struct({
 /** Admin management of OAuth clients. */
 export class OAuthClientsGroup extends native(
   HttpApiGroup.make("oauthClients").add(
-    HttpApiEndpoint.post("create", "/v1/oauth-clients", {
-      payload: CreateOAuthClient,
-      success: NewOAuthClient.pipe(HttpApiSchema.status(201))
-    }),
-    HttpApiEndpoint.get("list", "/v1/oauth-clients", {
-      query: listQuery,
-      success: Cursor.Page(OAuthClientResource)
-    }),
-    HttpApiEndpoint.delete("revoke", "/v1/oauth-clients/:id", {
-      params: { id: OAuthClientId },
-      success: HttpApiSchema.NoContent,
-      error: HttpErrors.Native.NotFound
+    ...credentialEndpoints("/v1/oauth-clients", {
+      id: OAuthClientId,
+      create: CreateOAuthClient,
+      created: NewOAuthClient,
+      listed: OAuthClientResource
     })
   )
 ).annotateMerge(OpenApi.annotations({ title: "OAuth clients", description: "Admin token only." })) {}

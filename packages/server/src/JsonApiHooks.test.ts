@@ -1,30 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Cursor from "@hookline/domain/Cursor"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
-import * as Subscription from "@hookline/domain/Subscription"
 import { Result, Schema } from "effect"
 import * as JsonApiHooks from "./JsonApiHooks.ts"
 import * as JsonApiHooksApi from "./JsonApiHooksApi.ts"
+import { type Fields, secret, storedSubscription } from "./SubscriptionFixtures.ts"
 
-const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-const subscription = (overrides: Partial<Schema.Codec.Encoded<typeof Subscription.Subscription>> = {}) =>
-  Schema.decodeUnknownSync(Subscription.Subscription)({
-    id: "sub_01jd0000000000000000000001",
+const subscription = (overrides: Fields = {}) =>
+  storedSubscription({
     owner: { tenant: "site-456", mode: "live" },
     target: { url: "https://example.com/webhook", method: "POST" },
     profile: { envelope: "jsonapi_hooks" },
     filters: { eventTypes: ["tag_added"], resourceId: "123" },
-    enabled: true,
-    secret,
-    previousSecrets: [],
-    description: "",
-    metadata: {},
-    ordered: false,
-    createdAt: Date.UTC(2026, 2, 14, 9, 26, 53),
-    updatedAt: Date.UTC(2026, 2, 15, 9, 26, 53),
-    version: 1,
-    deleted: false,
     ...overrides
   })
 

@@ -2,33 +2,24 @@ import { assert, describe, it } from "@effect/vitest"
 import type * as Delivery from "@hookline/domain/Delivery"
 import * as Errors from "@hookline/domain/Errors"
 import type * as Ids from "@hookline/domain/Ids"
-import type * as Secret from "@hookline/domain/Secret"
-import type * as Subscription from "@hookline/domain/Subscription"
-import type * as TargetUrl from "@hookline/domain/TargetUrl"
 import type { TenantId } from "@hookline/domain/Tenancy"
 import { Result, Schema } from "effect"
 import * as PartnerWebhooks from "./PartnerWebhooks.ts"
 import { EventStatus } from "./PartnerWebhooksApi.ts"
+import { storedSubscription } from "./SubscriptionFixtures.ts"
 
-const secret = "partner-chosen-secret-0123456789" as Secret.Secret
+/** The partner's own secret (003's `secret_key`), not a generated one. */
+const secret = "partner-chosen-secret-0123456789"
 
-const webhook: Subscription.Subscription = {
-  id: "sub_01jd4k2m3n4p5q6r7s8t9v0w1x" as Ids.SubscriptionId,
-  owner: { tenant: "partner-7" as TenantId, mode: "live" },
-  target: { url: "https://hooks.example.com/in" as TargetUrl.TargetUrl, method: "POST" },
+const webhook = storedSubscription({
+  id: "sub_01jd4k2m3n4p5q6r7s8t9v0w1x",
+  owner: { tenant: "partner-7", mode: "live" },
+  target: { url: "https://hooks.example.com/in", method: "POST" },
   profile: { envelope: "partner" },
   filters: { eventTypes: ["order_created"] },
-  enabled: true,
   secret,
-  previousSecrets: [],
-  description: "",
-  metadata: {},
-  ordered: false,
-  createdAt: Date.UTC(2026, 2, 14, 9, 26, 53),
-  updatedAt: Date.UTC(2026, 2, 15, 10, 0, 0),
-  version: 1,
-  deleted: false
-}
+  updatedAt: Date.UTC(2026, 2, 15, 10, 0, 0)
+})
 
 const delivery: Delivery.Delivery = {
   id: "dlv_01jd4k2m3n4p5q6r7s8t9v0w1x" as Ids.DeliveryId,
