@@ -29,6 +29,8 @@ type Reply =
 /** The parent's handle on a running receiver. */
 export interface Receiver {
   readonly url: string
+  /** The receiver process's pid (for its CPU time). */
+  readonly pid: number | undefined
   /** Requests answered so far. */
   readonly count: () => Promise<number>
   /** Starts or stops noting arrival times (parsing every body). */
@@ -55,6 +57,7 @@ export const start = (): Promise<Receiver> =>
       if (reply._tag === "Listening") {
         resolve({
           url: `http://127.0.0.1:${reply.port}`,
+          pid: child.pid,
           count: async () => {
             const answer = await ask((id) => ({ _tag: "Count", id }))
             return answer._tag === "Count" ? answer.count : 0

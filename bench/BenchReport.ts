@@ -5,6 +5,7 @@
  * (percentiles, event-loop delay) and its command-line flags.
  */
 import { readFileSync } from "node:fs"
+import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 
@@ -138,3 +139,11 @@ export const watchEventLoop = (): (() => LoopDelay) => {
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** CPU seconds (user + system) used so far by process `pid`, read from /proc (0 where it is not readable). */
+export const processCpuSeconds = async (pid: number): Promise<number> => {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100
+}

@@ -35,6 +35,7 @@ import type * as Subscription from "../packages/domain/src/Subscription.ts"
 import type { SubscriptionStore } from "../packages/domain/src/SubscriptionStore.ts"
 import * as Subscriptions from "../packages/domain/src/Subscriptions.ts"
 import type { Owner, TenantId } from "../packages/domain/src/Tenancy.ts"
+import * as BenchReport from "./BenchReport.ts"
 
 /** The PostgreSQL server every benchmark uses (its database is only used to create `hookline_bench`). */
 export const serverUrl: string =
@@ -64,6 +65,21 @@ export const url = (): Promise<string> => {
     return parsed.toString()
   })()
   return benchUrl
+}
+
+/** Drops and creates database `name` on the server (a benchmark's own, for a server process to migrate); its URL. */
+export const recreateDatabase = async (name: string): Promise<string> => {
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const pg = await Effect.runPromise(Scope.provide(PgClient.makePool({ url: serverUrl, max: 1 }), scope))
+    await pg.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await pg.unsafe(`CREATE DATABASE ${name}`)
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+  const parsed = new URL(serverUrl)
+  parsed.pathname = `/${name}`
+  return parsed.toString()
 }
 
 /** Every store port, and the client under them. */
@@ -156,14 +172,9 @@ export const backendCpuSeconds = async (bench: Schema, app: string): Promise<num
     "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
     [app]
   )
-  let ticks = 0
-  for (const { pid } of rows) {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0)
-  }
-  return ticks / 100
+  let seconds = 0
+  for (const { pid } of rows) seconds += await BenchReport.processCpuSeconds(pid)
+  return seconds
 }
 
 /** A temporary directory for embedded stores (each in a subdirectory of `root`), removed by `remove`. */

@@ -28,12 +28,12 @@ import { Effect, Layer, Schema } from "../packages/adapters/node_modules/effect/
 import { Agent } from "../packages/adapters/node_modules/undici/index.js"
 import * as AddressGuard from "../packages/adapters/src/AddressGuard.ts"
 import * as AesGcmSealer from "../packages/adapters/src/AesGcmSealer.ts"
+import * as NodeMac from "../packages/adapters/src/NodeMac.ts"
 import * as OAuthClientCredentials from "../packages/adapters/src/OAuthClientCredentials.ts"
 import * as UndiciTransport from "../packages/adapters/src/UndiciTransport.ts"
 import { DeliveryStore } from "../packages/domain/src/DeliveryStore.ts"
 import * as EventCatalog from "../packages/domain/src/EventCatalog.ts"
 import type { Owner } from "../packages/domain/src/Tenancy.ts"
-import * as NodeCrypto from "../packages/server/node_modules/@effect/platform-node/dist/NodeCrypto.js"
 import * as DeliveryWorker from "../packages/server/src/DeliveryWorker.ts"
 import * as BenchReceiver from "./BenchReceiver.ts"
 import * as BenchReport from "./BenchReport.ts"
@@ -48,8 +48,8 @@ const latencySeconds = BenchReport.numberFlag(args, "latency-seconds", 15)
 const soakSeconds = BenchReport.numberFlag(args, "soak", 30)
 const soakRate = BenchReport.numberFlag(args, "soak-rate", 500)
 const fanOut = 10
-// The server's outbound assembly (packages/server/src/Outbound.ts) signs with `Mac.layerWebCrypto`; `--mac node` uses node:crypto.
-const macLayer = args.get("mac") === "node" ? NodeCrypto.layerMac : Mac.layerWebCrypto
+// The server's outbound assembly (packages/server/src/Outbound.ts) signs with `NodeMac`; `--mac webcrypto` for contrast.
+const macLayer = args.get("mac") === "webcrypto" ? Mac.layerWebCrypto : NodeMac.layer()
 const phases = new Set((args.get("only") ?? "ceiling,drain,peer,latency,soak").split(","))
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

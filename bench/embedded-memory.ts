@@ -202,21 +202,22 @@ if (childDir !== undefined) {
     describe(" with node --liftoff-only", liftoff)
     const holding = `peak RSS of a process holding the store with ${deliveries.toLocaleString("en")} deliveries, while it works`
     const delay = "event-loop delay p99 while claiming, settling, listing, publishing"
+    // The targets apply to the server as `pnpm start` runs it: `node --liftoff-only` (see the package.json scripts).
     results.push(
-      { name: holding, value: mib(report.peak), unit: "MiB", target: { atMost: 600 } },
-      { name: delay, value: report.delay.p99, unit: "ms", target: { atMost: 20 } },
       {
-        name: `  the same under node --liftoff-only: ${holding}`,
+        name: `${holding} (node --liftoff-only, as pnpm start)`,
         value: mib(liftoff.peak),
         unit: "MiB",
         target: { atMost: 600 }
       },
       {
-        name: `  the same under node --liftoff-only: ${delay}`,
+        name: `${delay} (node --liftoff-only, as pnpm start)`,
         value: liftoff.delay.p99,
         unit: "ms",
         target: { atMost: 20 }
       },
+      { name: `  for contrast, plain node: ${holding}`, value: mib(report.peak), unit: "MiB" },
+      { name: `  for contrast, plain node: ${delay}`, value: report.delay.p99, unit: "ms" },
       {
         name: "CPU seconds per 1 000 deliveries completed (with the listing and publishing around them), default / --liftoff-only",
         value: report.cpuSeconds / (report.completed / 1000),

@@ -2,7 +2,8 @@
  * Where Hookline keeps its data, assembled as one layer: the embedded PGlite
  * store in a directory (the default, no server to install), a PostgreSQL URL,
  * or a host's own postgres.js instance. Migrations run before anything else
- * touches the store; every store port sits on the same `SqlClient`.
+ * touches the store; every store port sits on the same `SqlClient`. Publishes
+ * that arrive together commit together (`PublishBatcher`).
  */
 import * as Migrations from "@hookline/adapters/Migrations"
 import * as PgApiKeyStore from "@hookline/adapters/PgApiKeyStore"
@@ -22,6 +23,7 @@ import { Layer } from "effect"
 import { SecureRandom } from "effect/crypto"
 import type { SqlClient } from "effect/sql"
 import type postgres from "postgres"
+import * as PublishBatcher from "./PublishBatcher.ts"
 
 /** Which backend holds the data. */
 export type Backend =
@@ -59,5 +61,6 @@ export const stores = Layer.mergeAll(PgDeliveryStore.layer, PgDeliveryQueue.laye
   Layer.provideMerge(Layer.effectDiscard(Migrations.run))
 )
 
-/** The whole storage layer for `backend`. */
-export const layer = (backend: Backend) => stores.pipe(Layer.provideMerge(client(backend)))
+/** The whole storage layer for `backend`; concurrent publishes share transactions (`PublishBatcher`). */
+export const layer = (backend: Backend) =>
+  PublishBatcher.layer().pipe(Layer.provideMerge(stores), Layer.provideMerge(client(backend)))
