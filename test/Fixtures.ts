@@ -3,11 +3,6 @@
  * same rules as real input.
  */
 
-import * as Migrations from "@hookline/adapters/Migrations"
-import * as PgDeliveryQueue from "@hookline/adapters/PgDeliveryQueue"
-import * as PgDeliveryStore from "@hookline/adapters/PgDeliveryStore"
-import * as PgEventStore from "@hookline/adapters/PgEventStore"
-import * as PgSubscriptionStore from "@hookline/adapters/PgSubscriptionStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import type * as Filters from "@hookline/domain/Filters"
 import * as Ids from "@hookline/domain/Ids"
@@ -15,8 +10,8 @@ import type * as Profile from "@hookline/domain/Profile"
 import type * as PublishedEvent from "@hookline/domain/PublishedEvent"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import type { Owner, TenantId } from "@hookline/domain/Tenancy"
-import { Effect, Layer } from "effect"
-import { SecureRandom } from "effect/crypto"
+import * as Storage from "@hookline/server/Storage"
+import { Effect } from "effect"
 
 /** An owner for tests. */
 export const owner = (tenant: string, mode: "live" | "test" = "live"): Owner => ({
@@ -75,10 +70,10 @@ export const event = (who: Owner, overrides: Partial<Omit<PublishedEvent.Publish
     })
   )
 
-/** Every store on the ambient `SqlClient`, with migrations applied. */
-export const stores = Layer.mergeAll(PgDeliveryStore.layer, PgDeliveryQueue.layer).pipe(
-  Layer.provideMerge(PgSubscriptionStore.layer),
-  Layer.provideMerge(PgEventStore.layer),
-  Layer.provideMerge(SecureRandom.layerWebCrypto),
-  Layer.provideMerge(Layer.effectDiscard(Migrations.run))
-)
+/**
+ * Every store on the ambient `SqlClient`, with migrations applied: the
+ * server's own `Storage.stores`, so tests run on exactly what production
+ * assembles. Re-exported here because the adapters' tests share these
+ * fixtures and may not import the server themselves.
+ */
+export const stores = Storage.stores

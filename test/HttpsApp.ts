@@ -2,27 +2,19 @@
  * The whole application for dialect end-to-end tests whose subscribers need
  * a real `https` URL on a public-looking host name: 001's regular expression
  * admits no IP address, no `localhost` and no plain http, and production
- * deployments refuse plain http for every dialect. The app is `App.layer`'s
- * assembly (storage, catalogue, HTTP server, delivery worker) on a fresh
- * embedded store with `HOOKLINE_ALLOW_HTTP` off, except that its transport
- * also trusts a test certificate for `hooks.hookline.test` and pins that
+ * deployments refuse plain http for every dialect. The app is `App.layer`
+ * (storage, outbound, catalogue, HTTP server, delivery worker) on a fresh
+ * embedded store with `HOOKLINE_ALLOW_HTTP` off, its transport trusting a
+ * test certificate for `hooks.hookline.test` (`App.Options.ca`) and pinning that
  * name (`HOOKLINE_RESOLVE`) to a TLS receiver on 127.0.0.1, so deliveries to
  * `https://hooks.hookline.test:<port>/…` pass the SSRF guard, TLS
  * verification included, and stay on loopback.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import * as AddressGuard from "@hookline/adapters/AddressGuard"
-import * as OAuthClientCredentials from "@hookline/adapters/OAuthClientCredentials"
-import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
 import * as App from "@hookline/server/App"
-import { Catalog } from "@hookline/server/Catalog"
 import type * as Config from "@hookline/server/Config"
-import * as DeliveryWorker from "@hookline/server/DeliveryWorker"
-import * as Http from "@hookline/server/Http"
-import * as Outbound from "@hookline/server/Outbound"
-import { Context, Effect, Layer, Option, Result } from "effect"
-import { Mac } from "effect/crypto"
+import { Context, Effect, Layer, Option } from "effect"
 import * as Databases from "./Databases.ts"
 import * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
 import * as TestApp from "./TestApp.ts"
@@ -54,29 +46,16 @@ export const layer = (overrides: Partial<Config.Settings> = {}): Layer.Layer<Tes
   Layer.unwrap(
     Effect.gen(function* () {
       const receiver = yield* ScriptedReceiver.make({ tls: certificate })
-      const pin = `${host}:${receiver.port}:127.0.0.1`
       const settings = TestApp.appSettings({
         dataDir: yield* Databases.freshEmbeddedDir,
         allowHttp: false,
-        resolve: Option.some(pin),
+        resolve: Option.some(`${host}:${receiver.port}:127.0.0.1`),
+        httpTimeoutMs: 5_000,
         ...overrides
       })
-      const policy = AddressGuard.policyFromStrings({ allowTargets: "127.0.0.1/32", resolve: pin, allowHttp: false })
-      if (Result.isFailure(policy)) return yield* Effect.die(new Error(policy.failure))
-      // `Outbound.layer`, plus the test certificate.
-      const outbound = Layer.mergeAll(
-        OAuthClientCredentials.layer(),
-        Mac.layerWebCrypto,
-        Outbound.sealerLayer(Option.none())
-      ).pipe(
-        Layer.provideMerge(
-          UndiciTransport.layer({ policy: policy.success, ca: certificate.cert, timeout: "5 seconds" })
-        )
-      )
-      const app = Layer.mergeAll(DeliveryWorker.layer({ pollMs: 50, leaseMs: 10_000 }), Http.layer).pipe(
-        Layer.provideMerge(Catalog.layer),
-        Layer.provideMerge(outbound),
-        Layer.provideMerge(App.storage)
+      const app = App.layer(
+        { http: true, worker: true, workerOptions: { pollMs: 50, leaseMs: 10_000 } },
+        { ca: certificate.cert }
       )
       return Layer.merge(
         around(settings, app),

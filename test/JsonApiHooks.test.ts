@@ -165,40 +165,16 @@ layer(HttpsApp.layer({ rateLimit: { limit: 40, windowSeconds: 60 }, logLevel: "W
         hookDocument(tenant, { target_url: "https://example.com/p", event: "payment_succeeded" })
       )
       assert.strictEqual(payment.status, 201, payment.text)
-      const order = assertError(
-        yield* send(
-          "POST",
-          "/api/v1/hooks",
-          transactions.key,
-          hookDocument(tenant, { target_url: "https://example.com/o", event: "order_created" })
-        ),
-        403,
-        "scope_missing"
-      )
-      assert.deepStrictEqual(order.meta?.missing, ["view:orders"])
-      const tag = assertError(
-        yield* send(
-          "POST",
-          "/api/v1/hooks",
-          transactions.key,
-          hookDocument(tenant, { target_url: "https://example.com/t", event: "tag_removed" })
-        ),
-        403,
-        "scope_missing"
-      )
-      assert.deepStrictEqual(tag.meta?.missing, ["view:contacts"])
       const readOnly = yield* createKey(tenant, ["webhooks:read", "view:contacts"])
-      const write = assertError(
-        yield* send(
-          "POST",
-          "/api/v1/hooks",
-          readOnly.key,
-          hookDocument(tenant, { target_url: "https://example.com/t", event: "tag_added" })
-        ),
-        403,
-        "scope_missing"
-      )
-      assert.deepStrictEqual(write.meta?.missing, ["webhooks:write"])
+      for (const { key, event, missing } of [
+        { key: transactions.key, event: "order_created", missing: ["view:orders"] },
+        { key: transactions.key, event: "tag_removed", missing: ["view:contacts"] },
+        { key: readOnly.key, event: "tag_added", missing: ["webhooks:write"] }
+      ]) {
+        const document = hookDocument(tenant, { target_url: `https://example.com/${event}`, event })
+        const refused = assertError(yield* send("POST", "/api/v1/hooks", key, document), 403, "scope_missing")
+        assert.deepStrictEqual(refused.meta?.missing, missing, event)
+      }
     })
   )
 
@@ -370,6 +346,45 @@ layer(HttpsApp.layer({ rateLimit: { limit: 40, windowSeconds: 60 }, logLevel: "W
       assertError(yield* send("GET", "/api/v1/hooks", writer.key), 401, "unauthorized")
       // A valid but unknown id.
       assertError(yield* send("GET", "/api/v1/hooks/sub_01jd0000000000000000000000", key), 404, "not_found")
+    })
+  )
+
+  it.effect("answers given before any route runs are JSON:API under /api/v1/hooks, native elsewhere", () =>
+    Effect.gen(function* () {
+      const { key } = yield* tenantKey("h000edge")
+      // A declared Content-Length over the 1 MiB limit is refused before routing, without reading the body.
+      const oversized = { data: { type: "hooks", attributes: { blob: "x".repeat(1024 * 1024) } } }
+      const tooLarge = assertError(yield* send("POST", "/api/v1/hooks", key, oversized), 413, "payload_too_large")
+      assert.strictEqual(tooLarge.title, "Payload too large")
+      assert.deepStrictEqual(tooLarge.meta, { limitBytes: 1024 * 1024 })
+      // A method or path with no route under the dialect's mount point.
+      for (const [method, path] of [
+        ["PATCH", "/api/v1/hooks/x"],
+        ["PUT", "/api/v1/hooks"],
+        ["GET", "/api/v1/hooks/sub_01jd0000000000000000000000/extra"]
+      ] as const) {
+        const unrouted = yield* send(method, path, key)
+        const error = assertError(unrouted, 404, "not_found")
+        assert.strictEqual(error.title, "Not found")
+        assert.include(error.detail, `${method} ${path}`)
+        assert.lengthOf((unrouted.json as { readonly errors: ReadonlyArray<unknown> }).errors, 1)
+      }
+      // The native API (and a path that only shares the prefix's text) keeps the native shape.
+      const native = (reply: Reply, status: number, code: string) => {
+        assert.strictEqual(reply.status, status, reply.text)
+        assert.include(reply.headers.get("content-type") ?? "", "application/json", reply.text)
+        assert.notInclude(reply.headers.get("content-type") ?? "", mediaType, reply.text)
+        const body = reply.json as { readonly error?: { readonly code: string }; readonly errors?: unknown }
+        assert.strictEqual(body.error?.code, code, reply.text)
+        assert.isUndefined(body.errors, reply.text)
+      }
+      native(
+        yield* request("POST", "/v1/events", { token: key, json: { type: "purchase", data: oversized } }),
+        413,
+        "payload_too_large"
+      )
+      native(yield* request("PATCH", "/v1/api-keys", { token: key }), 404, "not_found")
+      native(yield* request("GET", "/api/v1/hooksx", { token: key }), 404, "not_found")
     })
   )
 

@@ -33,23 +33,34 @@ export const backendOf = (config: ServerConfig["Service"]): Storage.Backend =>
 /** Storage for the configured backend. */
 export const storage = Layer.unwrap(Effect.map(ServerConfig, (config) => Storage.layer(backendOf(config))))
 
+/** Assembly choices passed in code rather than read from the environment. */
+export interface Options {
+  /** Certificates outbound TLS trusts instead of Node's store (`Outbound.Options.ca`). */
+  readonly ca?: Outbound.Options["ca"]
+}
+
+/** Outbound delivery for the configured address policy, with `options` on top. */
+export const outboundWith = (options: Options = {}) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const config = yield* ServerConfig
+      const policy = AddressGuard.policyFromStrings({
+        allowTargets: Option.getOrUndefined(config.allowTargets),
+        resolve: Option.getOrUndefined(config.resolve),
+        allowHttp: config.allowHttp
+      })
+      if (Result.isFailure(policy)) return yield* new ConfigInvalid({ problems: [policy.failure] })
+      return Outbound.layer({
+        policy: policy.success,
+        timeout: Duration.millis(config.httpTimeoutMs),
+        sealKey: Option.map(config.sealKey, Redacted.value),
+        ...(options.ca === undefined ? {} : { ca: options.ca })
+      })
+    })
+  )
+
 /** Outbound delivery for the configured address policy. */
-export const outbound = Layer.unwrap(
-  Effect.gen(function* () {
-    const config = yield* ServerConfig
-    const policy = AddressGuard.policyFromStrings({
-      allowTargets: Option.getOrUndefined(config.allowTargets),
-      resolve: Option.getOrUndefined(config.resolve),
-      allowHttp: config.allowHttp
-    })
-    if (Result.isFailure(policy)) return yield* new ConfigInvalid({ problems: [policy.failure] })
-    return Outbound.layer({
-      policy: policy.success,
-      timeout: Duration.millis(config.httpTimeoutMs),
-      sealKey: Option.map(config.sealKey, Redacted.value)
-    })
-  })
-)
+export const outbound = outboundWith()
 
 /** Attempt outcomes and queue depth into the Prometheus registry served at `/metrics`. */
 export const workerMetrics = Layer.mergeAll(
@@ -74,7 +85,7 @@ export const workerMetrics = Layer.mergeAll(
 )
 
 /** Hookline with the chosen roles, over `ServerConfig`. */
-export const layer = (roles: Roles = { http: true, worker: true }) => {
+export const layer = (roles: Roles = { http: true, worker: true }, options: Options = {}) => {
   const worker = roles.worker
     ? Layer.unwrap(
         Effect.map(ServerConfig, (config) =>
@@ -98,7 +109,7 @@ export const layer = (roles: Roles = { http: true, worker: true }) => {
   const http = roles.http ? Http.layer : Layer.empty
   return Layer.mergeAll(worker, http).pipe(
     Layer.provideMerge(Catalog.layer),
-    Layer.provideMerge(outbound),
+    Layer.provideMerge(outboundWith(options)),
     Layer.provideMerge(storage)
   )
 }

@@ -54,6 +54,8 @@ describe("Config", () => {
   it.effect("reports a bad port in one clear line", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(fromEnv({ HOOKLINE_PORT: "abc" }))
+      assert.strictEqual(error._tag, "ConfigInvalid")
+      assert.strictEqual(error.code, "config_invalid")
       assert.deepStrictEqual(error.problems, ["HOOKLINE_PORT: expected an integer 1–65535, got 'abc'"])
       assert.include(error.message, "HOOKLINE_PORT: expected an integer 1–65535, got 'abc'")
       assert.notInclude(error.message, "    at ")

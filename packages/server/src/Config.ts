@@ -77,6 +77,9 @@ export const defaults: Settings = {
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
   problems: Schema.Array(Schema.String)
 }) {
+  get code(): "config_invalid" {
+    return "config_invalid"
+  }
   override get message(): string {
     return `invalid configuration:\n  ${this.problems.join("\n  ")}`
   }

@@ -30,6 +30,8 @@ import * as EventTypesHandlers from "./EventTypesHandlers.ts"
 import * as Health from "./Health.ts"
 import * as HttpErrors from "./HttpErrors.ts"
 import * as IntegrationsHandlers from "./IntegrationsHandlers.ts"
+import * as JsonApiHooksApi from "./JsonApiHooksApi.ts"
+import * as JsonApiHooksErrors from "./JsonApiHooksErrors.ts"
 import * as JsonApiHooksHandlers from "./JsonApiHooksHandlers.ts"
 import * as Logging from "./Logging.ts"
 import * as Metrics from "./Metrics.ts"
@@ -69,9 +71,19 @@ export const services = Layer.mergeAll(AccessToken.layer, AdminToken.layer).pipe
   Layer.provideMerge(Layer.mergeAll(NodeCrypto.layerDigest, NodeCrypto.layerMac, NodeCrypto.layerSecureRandom))
 )
 
+/** Dialects with an error shape of their own, by group: the boundary answers under their mount point in it. */
+const dialectErrors: Readonly<Record<string, ErrorBoundary.Dialect>> = {
+  [JsonApiHooksApi.JsonApiHooksGroup.identifier]: {
+    prefix: JsonApiHooksApi.basePath,
+    render: JsonApiHooksErrors.response
+  }
+}
+
 /**
  * The routes of `api` (normally `Api`; tests may add groups): its endpoints,
- * `/openapi.json`, `/docs` and the error boundary around all of them.
+ * `/openapi.json`, `/docs` and the error boundary around all of them, which
+ * answers in a dialect's own error shape under the mount point of each such
+ * dialect `api` holds.
  */
 export const routes = <Id extends string, Groups extends HttpApiGroup.Constraint, E, R>(
   api: HttpApi.HttpApi<Id, Groups>,
@@ -80,7 +92,10 @@ export const routes = <Id extends string, Groups extends HttpApiGroup.Constraint
   Layer.mergeAll(
     HttpApiBuilder.layer(api, { openapiPath: "/openapi.json" }).pipe(Layer.provide(groupHandlers)),
     HttpApiScalar.layer(api, { path: "/docs" })
-  ).pipe(Layer.provide(Metrics.layerRouteCapture), Layer.merge(ErrorBoundary.layer))
+  ).pipe(
+    Layer.provide(Metrics.layerRouteCapture),
+    Layer.merge(ErrorBoundary.layer(Object.keys(api.groups).flatMap((group) => dialectErrors[group] ?? [])))
+  )
 
 /** A Node HTTP server on the configured host and port, serving `appRoutes`. */
 export const serve = <E, R>(appRoutes: Layer.Layer<never, E, R>) =>

@@ -18,6 +18,7 @@
 import * as Errors from "@hookline/domain/Errors"
 import { StoreError } from "@hookline/domain/StoreError"
 import { Effect, Layer, Predicate, Schema, SchemaTransformation } from "effect"
+import { HttpServerResponse } from "effect/http"
 import {
   type HttpApiEndpoint as Endpoint,
   type HttpApiGroup,
@@ -209,6 +210,30 @@ export const errorObjects = (
       ...(Object.keys(meta).length === 0 ? {} : { meta })
     }
   ]
+}
+
+// A server fault: no endpoint declares it, so it stays out of `table`; only the error boundary answers with it.
+const internalError = { status: 500, title: "Internal error" } as const
+
+/**
+ * A JSON:API error document built by hand, for answers given outside any
+ * endpoint (the error boundary: unknown routes, bodies declared over the
+ * limit, server faults). `details` become the error object's `meta`.
+ */
+export const response = (
+  code: Code | "internal_error",
+  detail: string,
+  details?: Record<string, unknown>
+): HttpServerResponse.HttpServerResponse => {
+  const { status, title } = code === "internal_error" ? internalError : table[code]
+  const error: ErrorObject = {
+    status: String(status),
+    code,
+    title,
+    detail,
+    ...(details === undefined ? {} : { meta: details })
+  }
+  return HttpServerResponse.jsonUnsafe({ errors: [error] }, { status, contentType: mediaType })
 }
 
 /**

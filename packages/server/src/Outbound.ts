@@ -21,6 +21,8 @@ import { Mac } from "effect/crypto"
 export interface Options {
   readonly policy: AddressGuard.Policy
   readonly timeout?: UndiciTransport.Options["timeout"]
+  /** PEM certificates the transport trusts in place of Node's store (tests with their own CA); absent: Node's store. */
+  readonly ca?: UndiciTransport.Options["ca"]
   /** Base64 32-byte key; absent: generated once and stored. */
   readonly sealKey: Option.Option<string>
 }
@@ -46,7 +48,8 @@ export const layer = (
 ): Layer.Layer<Transport | TokenSource | Sealer | Mac.Mac, never, ApiKeyStore | SecureRandom.SecureRandom> => {
   const http = UndiciTransport.layer({
     policy: options.policy,
-    ...(options.timeout === undefined ? {} : { timeout: options.timeout })
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+    ...(options.ca === undefined ? {} : { ca: options.ca })
   })
   return Layer.mergeAll(OAuthClientCredentials.layer(), Mac.layerWebCrypto, sealerLayer(options.sealKey)).pipe(
     Layer.provideMerge(http)
