@@ -8,7 +8,10 @@
  *      `Idempotency-Key`, fanned out to one subscription (the tenant has
  *      `--subscriptions` in all), committed before the `202`;
  *   3. `GET /webhooks` (003's dialect), the first page of the tenant's
- *      subscriptions.
+ *      subscriptions;
+ *   and, to break the cost down, `GET /healthz` (no credential, no database),
+ *   `GET /v1/event-types/order_created` (a key lookup, no other query) and
+ *   `GET /v1/subscriptions` (the native first page).
  *
  * The server runs as a user runs it (`node --liftoff-only main.ts serve`),
  * with `--no-worker` (the API tier; deliveries wait in the queue), default
@@ -17,7 +20,7 @@
  * has a warm-up of `--warmup` seconds, then `--seconds` measured.
  *
  *   node bench/http.ts [--seconds 10] [--warmup 3] [--connections 32] [--subscriptions 50]
- *                     [--only ceiling,publish,list] [--profile DIR]
+ *                     [--only ceiling,healthz,authed,native,publish,list] [--profile DIR]
  *
  * Needs `wrk` on PATH (Debian/Ubuntu: `apt-get install wrk`).
  */
@@ -39,7 +42,7 @@ const database = "hookline_bench_http"
 const adminToken = "bench-admin-token-0123456789abcdef"
 // `--profile DIR`: the server writes a V8 CPU profile there when it stops.
 const profile = args.get("profile")
-const phases = new Set((args.get("only") ?? "ceiling,publish,list").split(","))
+const phases = new Set((args.get("only") ?? "ceiling,healthz,authed,native,publish,list").split(","))
 const skipped: WrkResult = {
   requestsPerSecond: Number.NaN,
   p50: Number.NaN,
@@ -233,6 +236,22 @@ end
   const ceiling = phases.has("ceiling")
     ? await measure("bare node:http answering a constant", receiver.pid, `${receiver.url}/hook`)
     : skipped
+  // For the breakdown: the same server's cheapest route (no credential, no database), i.e. the HTTP stack alone.
+  const healthz = phases.has("healthz")
+    ? await measure("GET /healthz (no auth, no database)", server.pid, `${base}/healthz`)
+    : skipped
+  // The same with a credential checked (one key lookup) and no other database work.
+  const authed = phases.has("authed")
+    ? await measure(
+        "GET /v1/event-types/order_created (key lookup only)",
+        server.pid,
+        `${base}/v1/event-types/order_created`,
+        listScript
+      )
+    : skipped
+  const nativeList = phases.has("native")
+    ? await measure("GET /v1/subscriptions (native first page)", server.pid, `${base}/v1/subscriptions`, listScript)
+    : skipped
   const publish = phases.has("publish")
     ? await measure("POST /v1/events (PostgreSQL, fan-out 1)", server.pid, `${base}/v1/events`, publishScript)
     : skipped
@@ -259,6 +278,15 @@ end
     { name: "  its p99 latency", value: list.p99, unit: "ms" },
     { name: "server CPU per request: POST /v1/events", value: publish.cpuMsPerRequest, unit: "ms" },
     { name: "server CPU per request: GET /webhooks", value: list.cpuMsPerRequest, unit: "ms" },
+    { name: "server CPU per request: GET /healthz", value: healthz.cpuMsPerRequest, unit: "ms" },
+    { name: "server CPU per request: GET /v1/event-types/order_created", value: authed.cpuMsPerRequest, unit: "ms" },
+    { name: "server CPU per request: GET /v1/subscriptions", value: nativeList.cpuMsPerRequest, unit: "ms" },
+    {
+      name: "for the breakdown: GET /healthz",
+      value: healthz.requestsPerSecond,
+      unit: "requests/s",
+      ceiling: { name: "bare node:http", value: ceiling.requestsPerSecond }
+    },
     { name: "CPU per request of the bare node:http server", value: ceiling.cpuMsPerRequest, unit: "ms" },
     { name: "errors or non-2xx answers in all measured runs", value: publish.errors + list.errors, unit: "" }
   ])

@@ -11,6 +11,7 @@
 import { createServer } from "node:http"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeMac from "@hookline/adapters/NodeMac"
 import * as PgApiKeyStore from "@hookline/adapters/PgApiKeyStore"
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
@@ -68,7 +69,7 @@ export const middleware = Layer.mergeAll(
 /** What the handlers and middleware run on, over a `SqlClient` and the settings. */
 export const services = Layer.mergeAll(AccessToken.layer, AdminToken.layer).pipe(
   Layer.provideMerge(PgApiKeyStore.layer),
-  Layer.provideMerge(Layer.mergeAll(NodeCrypto.layerDigest, NodeCrypto.layerMac, NodeCrypto.layerSecureRandom))
+  Layer.provideMerge(Layer.mergeAll(NodeCrypto.layerDigest, NodeMac.layer(), NodeCrypto.layerSecureRandom))
 )
 
 /** Dialects with an error shape of their own, by group: the boundary answers under their mount point in it. */

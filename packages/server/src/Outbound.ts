@@ -7,6 +7,7 @@
  */
 import type * as AddressGuard from "@hookline/adapters/AddressGuard"
 import * as AesGcmSealer from "@hookline/adapters/AesGcmSealer"
+import * as NodeMac from "@hookline/adapters/NodeMac"
 import * as OAuthClientCredentials from "@hookline/adapters/OAuthClientCredentials"
 import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
 import { ApiKeyStore } from "@hookline/domain/ApiKey"
@@ -14,8 +15,7 @@ import { Sealer } from "@hookline/domain/Sealer"
 import type { TokenSource } from "@hookline/domain/TokenSource"
 import type { Transport } from "@hookline/domain/Transport"
 import { Effect, Layer, Option } from "effect"
-import type { SecureRandom } from "effect/crypto"
-import { Mac } from "effect/crypto"
+import type { Mac, SecureRandom } from "effect/crypto"
 
 /** Settings of outbound delivery. */
 export interface Options {
@@ -51,7 +51,7 @@ export const layer = (
     ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
     ...(options.ca === undefined ? {} : { ca: options.ca })
   })
-  return Layer.mergeAll(OAuthClientCredentials.layer(), Mac.layerWebCrypto, sealerLayer(options.sealKey)).pipe(
+  return Layer.mergeAll(OAuthClientCredentials.layer(), NodeMac.layer(), sealerLayer(options.sealKey)).pipe(
     Layer.provideMerge(http)
   )
 }

@@ -52,7 +52,7 @@ export const layer = (options: Options = {}): Layer.Layer<DeliveryStore, never, 
         one: (input: Publish) => store.publish(input.event, input.catalog),
         alone: (error) => error._tag !== "StoreError" || !error.retryable,
         maxBatch: options.maxBatch ?? 200,
-        flushers: options.flushers ?? 4
+        flushers: options.flushers ?? 2
       })
       return DeliveryStore.of({
         ...store,
