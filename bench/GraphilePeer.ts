@@ -1,56 +1,42 @@
 /**
- * The peer of the delivery benchmark: graphile-worker (npm `graphile-worker`)
- * draining the same backlog with a task that sends the same signed undici
- * POST, with its batching on (a local queue fetching jobs in batches, and
- * batched completion). It is not a dependency of Hookline: when it is not
- * installed, `prepare` answers "not installed" and the benchmark says so.
- *
- * Loaded with a computed specifier so that the type checker does not look
- * for it; the little of its API used here is typed below.
+ * The peer of the delivery benchmark: graphile-worker (npm `graphile-worker`,
+ * a root devDependency) draining the same backlog with a task that sends the
+ * same signed undici POST, with its batching on: the pool fetches jobs into a
+ * local queue in batches, and completions (and failures) are written in
+ * batches. Unlike Hookline it keeps no attempt log: a completed job is deleted.
  */
+import { readFileSync } from "node:fs"
+import { Logger, makeWorkerUtils, run, type Task } from "graphile-worker"
 import { Agent } from "../packages/adapters/node_modules/undici/index.js"
-
-/** The part of graphile-worker's API the benchmark uses. */
-interface GraphileWorker {
-  readonly makeWorkerUtils: (options: { readonly connectionString: string; readonly schema: string }) => Promise<{
-    readonly migrate: () => Promise<void>
-    readonly addJobs: (
-      specs: ReadonlyArray<{ readonly identifier: string; readonly payload: unknown }>
-    ) => Promise<unknown>
-    readonly release: () => Promise<void>
-  }>
-  readonly run: (options: Record<string, unknown>) => Promise<{
-    readonly stop: () => Promise<void>
-    readonly events: { readonly on: (event: string, listener: () => void) => void }
-  }>
-  readonly Logger?: new (factory: () => () => void) => unknown
-}
 
 /** A loaded backlog, ready to drain. */
 export interface Peer {
   readonly version: string
-  /** Runs the workers until every job succeeded; resolves with the seconds it took. */
-  readonly drain: () => Promise<number>
-  /** Drops graphile-worker's schema. */
+  /**
+   * Runs the workers until every job has finished (or `timeoutMs` passed),
+   * then stops them, which writes the last batch of completions; answers the
+   * seconds that took and how many jobs did not succeed.
+   */
+  readonly drain: (timeoutMs: number) => Promise<{ readonly seconds: number; readonly unfinished: number }>
+  /** Releases the connection pool used to load the backlog (the caller drops the schema). */
   readonly drop: () => Promise<void>
 }
 
-const load = async (): Promise<{ readonly module: GraphileWorker; readonly version: string } | undefined> => {
-  const specifier = ["graphile", "worker"].join("-")
-  try {
-    const module = (await import(specifier)) as GraphileWorker
-    const manifest = (await import(`${specifier}/package.json`, { with: { type: "json" } }).catch(() => ({
-      default: { version: "?" }
-    }))) as { readonly default: { readonly version: string } }
-    return { module, version: manifest.default.version }
-  } catch {
-    return undefined
-  }
-}
+// The package's `exports` hide its package.json, so read it beside the resolved entry point.
+const manifest = new URL("../package.json", import.meta.resolve("graphile-worker"))
+const { version } = JSON.parse(readFileSync(manifest, "utf8")) as { readonly version: string }
+
+// Its logger prints a line per job at "info"; keep warnings and errors only, so a misconfiguration still shows.
+const logger = new Logger(() => (level, message) => {
+  if (level === "error" || level === "warning") console.error(`graphile-worker ${level}: ${message}`)
+})
+
+/** Jobs queued per `addJobs` call: 5 000, as Hookline's load (500 events × 10 subscriptions per transaction). */
+const LOAD_BATCH = 5_000
 
 /**
  * Installs graphile-worker's schema `schema` and queues `jobs` jobs whose task
- * POSTs to `target` with `signedHeaders`, `concurrency` at a time.
+ * POSTs to `target` with `signedHeaders`; `drain` runs them `concurrency` at a time.
  */
 export const prepare = async (options: {
   readonly url: string
@@ -60,24 +46,28 @@ export const prepare = async (options: {
   readonly target: string
   readonly applicationName: string
   readonly signedHeaders: (id: string, body: string) => Record<string, string>
-}): Promise<Peer | "not installed"> => {
-  const loaded = await load()
-  if (loaded === undefined) return "not installed"
-  const { module, version } = loaded
-  const connectionString = `${options.url}?application_name=${options.applicationName}`
-  const utils = await module.makeWorkerUtils({ connectionString, schema: options.schema })
+}): Promise<Peer> => {
+  // Tagged so that the benchmark can find its backends' CPU time in pg_stat_activity.
+  const url = new URL(options.url)
+  url.searchParams.set("application_name", options.applicationName)
+  const connectionString = url.toString()
+
+  const utils = await makeWorkerUtils({ connectionString, schema: options.schema, logger })
   await utils.migrate()
-  for (let from = 0; from < options.jobs; from += 5_000) {
-    const specs = Array.from({ length: Math.min(5_000, options.jobs - from) }, (_, i) => ({
+  for (let from = 0; from < options.jobs; from += LOAD_BATCH) {
+    const specs = Array.from({ length: Math.min(LOAD_BATCH, options.jobs - from) }, (_, i) => ({
       identifier: "deliver",
-      payload: { seq: from + i }
+      payload: { seq: from + i },
+      // One attempt: a failure is final and counted, instead of a retry backing off past the end of the run.
+      maxAttempts: 1
     }))
     await utils.addJobs(specs)
   }
 
   const target = new URL(options.target)
   const agent = new Agent({ keepAliveTimeout: 4_000 })
-  const deliver = async (payload: unknown) => {
+  /** The same POST as the ceiling loop and Hookline's transport: signed JSON, response read to the end. */
+  const deliver: Task = async (payload) => {
     const seq = typeof payload === "object" && payload !== null && "seq" in payload ? Number(payload.seq) : 0
     const body = JSON.stringify({
       type: "order_created",
@@ -99,37 +89,52 @@ export const prepare = async (options: {
 
   return {
     version,
-    drain: async () => {
-      let done = 0
+    drain: async (timeoutMs) => {
       const started = performance.now()
-      const quiet = module.Logger === undefined ? {} : { logger: new module.Logger(() => () => {}) }
-      const runner = await module.run({
+      const runner = await run({
         connectionString,
         schema: options.schema,
         concurrency: options.concurrency,
         noHandleSignals: true,
-        pollInterval: 1_000,
         taskList: { deliver },
-        ...quiet,
+        logger,
         preset: {
           worker: {
-            // Batching on: jobs fetched into a local queue in batches, completions written in batches.
+            // graphile-worker's own advice (it warns when the pool is smaller than `concurrency`);
+            // connections open on demand, and with the local queue few are busy at once.
+            maxPoolSize: Math.max(10, options.concurrency + 2),
+            // Batching on, as graphile-worker's performance guide suggests: each fetch locks
+            // `concurrency + 1` jobs, and completions/failures are grouped into one statement
+            // (0 ms: those reported before the next timer tick; a longer delay would hold jobs longer).
             localQueue: { size: options.concurrency + 1 },
             completeJobBatchDelay: 0,
-            failJobBatchDelay: 0,
-            maxPoolSize: 12
+            failJobBatchDelay: 0
           }
         }
       })
+      let finished = 0
       await new Promise<void>((resolve) => {
-        runner.events.on("job:success", () => {
-          if (++done >= options.jobs) resolve()
+        const deadline = setTimeout(resolve, timeoutMs)
+        // "job:complete" fires once per job, succeeded or failed, as the task returns.
+        runner.events.on("job:complete", () => {
+          if (++finished >= options.jobs) {
+            clearTimeout(deadline)
+            resolve()
+          }
         })
       })
-      const seconds = (performance.now() - started) / 1000
+      // Stopping flushes the pending completion batch: the drain ends when the queue table says so.
       await runner.stop()
+      const seconds = (performance.now() - started) / 1000
       await agent.close()
-      return seconds
+      // A succeeded job is deleted; what remains failed or never ran.
+      const unfinished = await utils.withPgClient(async (client) => {
+        const result = await client.query<{ readonly count: string }>(
+          `SELECT count(*)::text AS count FROM "${options.schema}"._private_jobs`
+        )
+        return Number(result.rows[0]?.count ?? options.jobs)
+      })
+      return { seconds, unfinished }
     },
     drop: async () => {
       await utils.release()
