@@ -9,14 +9,11 @@ import * as AddressGuard from "@hookline/adapters/AddressGuard"
 import * as AesGcmSealer from "@hookline/adapters/AesGcmSealer"
 import * as OAuthClientCredentials from "@hookline/adapters/OAuthClientCredentials"
 import * as PgClient from "@hookline/adapters/PgClient"
-import * as PgDeliveryQueue from "@hookline/adapters/PgDeliveryQueue"
-import * as PgDeliveryStore from "@hookline/adapters/PgDeliveryStore"
-import * as PgEventStore from "@hookline/adapters/PgEventStore"
-import * as PgSubscriptionStore from "@hookline/adapters/PgSubscriptionStore"
 import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
 import * as DeliveryWorker from "@hookline/server/DeliveryWorker"
+import * as Storage from "@hookline/server/Storage"
 import { Effect, Layer, Schema } from "effect"
-import { Mac, SecureRandom } from "effect/crypto"
+import { Mac } from "effect/crypto"
 
 const [url = "", schema = "", leaseMs = "2000"] = process.argv.slice(2)
 
@@ -26,10 +23,9 @@ const policy: AddressGuard.Policy = {
   allowHttp: true
 }
 
-const stores = Layer.mergeAll(PgDeliveryStore.layer, PgDeliveryQueue.layer).pipe(
-  Layer.provideMerge(PgSubscriptionStore.layer),
-  Layer.provideMerge(PgEventStore.layer),
-  Layer.provideMerge(SecureRandom.layerWebCrypto),
+// The server's own stores on a client pinned to the test's schema (which `Storage.layer` has no option for);
+// their migrations find the schema already migrated by the test and do nothing.
+const stores = Storage.stores.pipe(
   Layer.provideMerge(PgClient.layer({ url, max: 4, connection: { search_path: schema } }))
 )
 

@@ -15,6 +15,7 @@ import { Config, Context, Effect, Layer, Option, Redacted, Result, Schema } from
 
 /** Log levels accepted by `HOOKLINE_LOG_LEVEL`. */
 export const LogLevels = ["Trace", "Debug", "Info", "Warn", "Error", "Fatal", "None"] as const
+/** One of `LogLevels`: the least severe level that is logged (`None`: nothing). */
 export type LogLevel = (typeof LogLevels)[number]
 
 /** The validated settings. */

@@ -19,8 +19,12 @@ import { StoreError } from "@hookline/domain/StoreError"
 import { Context, type Effect, ManagedRuntime, Option } from "effect"
 import * as Hookline from "./Hookline.ts"
 
-/** One page of a listing, with its cursors. */
-export type { Page, PageRequest } from "@hookline/domain/Cursor"
+export type {
+  /** One page of a listing, with its cursors. */
+  Page,
+  /** Which page of a listing to read: the first, or the one after or before a cursor. */
+  PageRequest
+} from "@hookline/domain/Cursor"
 /** A delivery with its attempt log. */
 export type { Delivery } from "@hookline/domain/Delivery"
 /** What a publish did: the event, how many deliveries it was fanned out to, and whether it was a repeat. */
@@ -72,13 +76,18 @@ type PromisedAll<S> = { readonly [K in keyof S]: Promised<S[K]> }
 
 /** Hookline for a host without Effect: the `Hookline.Service` operations as Promises. */
 export interface Client {
+  /** Publishes one event (inside the host's transaction with `{ tx }`) and fans it out to matching subscriptions. */
   readonly publish: Promised<Hookline.Service["publish"]>
+  /** Create, update, delete, get and list an owner's subscriptions. */
   readonly subscriptions: PromisedAll<Hookline.Service["subscriptions"]>
+  /** The event-type catalogue: register a type (or replace one of the same name) and list them. */
   readonly eventTypes: {
     readonly register: Promised<Hookline.Service["eventTypes"]["register"]>
     readonly list: () => Promise<ReadonlyArray<EventCatalog.EventType>>
   }
+  /** List, get and retry an owner's deliveries. */
   readonly deliveries: PromisedAll<Hookline.Service["deliveries"]>
+  /** The delivery worker in this process: start, stop (in-flight attempts finish), and whether it runs. */
   readonly worker: {
     readonly start: () => Promise<void>
     readonly stop: () => Promise<void>
