@@ -35,6 +35,7 @@ import { DeliveryStore } from "../packages/domain/src/DeliveryStore.ts"
 import * as EventCatalog from "../packages/domain/src/EventCatalog.ts"
 import type { Owner } from "../packages/domain/src/Tenancy.ts"
 import * as DeliveryWorker from "../packages/server/src/DeliveryWorker.ts"
+import * as PublishBatcher from "../packages/server/src/PublishBatcher.ts"
 import * as BenchReceiver from "./BenchReceiver.ts"
 import * as BenchReport from "./BenchReport.ts"
 import * as BenchStore from "./BenchStore.ts"
@@ -140,8 +141,12 @@ const outbound = Layer.mergeAll(
   Layer.provideMerge(OAuthClientCredentials.layer().pipe(Layer.provide(UndiciTransport.layer({ policy: loopback }))))
 )
 
+// Publishes go through the server's group commit (`PublishBatcher`), as `POST /v1/events` does.
 const stores = await BenchStore.start(
-  BenchStore.stores.pipe(Layer.provideMerge(bench.client({ max: 10, settings: { application_name: app } })))
+  PublishBatcher.layer().pipe(
+    Layer.provideMerge(BenchStore.stores),
+    Layer.provideMerge(bench.client({ max: 10, settings: { application_name: app } }))
+  )
 )
 let settled = 0
 let failed = 0
@@ -304,8 +309,19 @@ const openLoop = async (who: Owner, perSecond: number, seconds: number, firstSeq
   const interval = 1000 / perSecond
   const base = BenchReceiver.now() + 100
   const scheduled = new Map<number, number>()
-  const publishing: Array<Promise<unknown>> = []
+  // Publishes in flight, counted rather than kept: holding every publish's promise (and its result) would grow this
+  // process's heap by itself over a long soak.
+  let pending = 0
   let errors = 0
+  let allDone: () => void = () => {}
+  const finished = new Promise<void>((resolve) => {
+    allDone = resolve
+  })
+  let issuing = true
+  const settle = () => {
+    pending--
+    if (!issuing && pending === 0) allDone()
+  }
   for (let i = 0; i < total; i++) {
     const seq = firstSeq + i
     const at = base + i * interval
@@ -313,11 +329,16 @@ const openLoop = async (who: Owner, perSecond: number, seconds: number, firstSeq
     const wait = at - BenchReceiver.now()
     if (wait > 1) await BenchReport.sleep(wait)
     const publish = Effect.flatMap(BenchStore.event(who, { order_id: `ord_${seq}`, total: seq, seq }), (event) =>
-      DeliveryStore.use((store) => store.publish(event, EventCatalog.defaultCatalog))
+      DeliveryStore.use((store) => Effect.asVoid(store.publish(event, EventCatalog.defaultCatalog)))
     )
-    publishing.push(stores.run(publish).catch(() => errors++))
+    pending++
+    stores.run(publish).then(settle, () => {
+      errors++
+      settle()
+    })
   }
-  await Promise.all(publishing)
+  issuing = false
+  if (pending > 0) await finished
   return { scheduled, errors }
 }
 
@@ -361,7 +382,12 @@ const soak = async () => {
   const who = BenchStore.owner("soak")
   await stores.run(BenchStore.subscribe(who, 1, `${receiver.url}/soak`))
   const samples: Array<number> = []
-  const sampler = setInterval(() => samples.push(process.memoryUsage().rss), 1000)
+  const heap: Array<number> = []
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage()
+    samples.push(usage.rss)
+    heap.push(usage.heapUsed)
+  }, 1000)
   const before = settled
   const { scheduled } = await openLoop(who, soakRate, soakSeconds, 1_000_000)
   clearInterval(sampler)
@@ -371,8 +397,11 @@ const soak = async () => {
   const early = mean(samples.slice(warm, 2 * warm))
   const late = mean(samples.slice(-warm))
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0)
+  // The JS heap beside RSS: a leak in JavaScript shows in both, the allocator settling only in RSS.
+  const heapEarly = mean(heap.slice(warm, 2 * warm))
+  const heapLate = mean(heap.slice(-warm))
   console.log(
-    `soak: ${soakSeconds} s at ${soakRate} deliveries/s, ${settled - before} of ${scheduled.size} delivered; RSS after warm-up ${mib(early)} MiB, at the end ${mib(late)} MiB, max ${mib(Math.max(...samples))} MiB`
+    `soak: ${soakSeconds} s at ${soakRate} deliveries/s, ${settled - before} of ${scheduled.size} delivered; RSS after warm-up ${mib(early)} MiB, at the end ${mib(late)} MiB, max ${mib(Math.max(...samples))} MiB; JS heap used ${mib(heapEarly)} → ${mib(heapLate)} MiB`
   )
   results.push({
     name: `RSS change over a ${soakSeconds} s soak at ${soakRate} deliveries/s (|end − after warm-up|)`,
