@@ -9,7 +9,10 @@
  * the ceiling: a bare postgres.js `SKIP LOCKED` claim + update + commit loop,
  * one delivery per transaction on one connection, on the same server.
  *
- *   node bench/claim.ts [--deliveries 50000] [--batch 100] [--workers 4] [--seconds 5]
+ * The settleMany cycle runs once per claim size in `--batch` (a list), each on
+ * a fresh backlog, so sizes compare in one run.
+ *
+ *   node bench/claim.ts [--deliveries 50000] [--batch 100,200] [--workers 4] [--seconds 5]
  */
 
 import { Effect, Exit, Layer, Result, Scope } from "../packages/adapters/node_modules/effect/dist/index.js"
@@ -25,17 +28,21 @@ import * as BenchStore from "./BenchStore.ts"
 
 const args = BenchReport.flags()
 const deliveries = BenchReport.numberFlag(args, "deliveries", 50_000)
-const batch = BenchReport.numberFlag(args, "batch", 100)
+const batches = (args.get("batch") ?? "100,200").split(",").map(Number)
+const batch = batches[0] ?? 100
 const workers = BenchReport.numberFlag(args, "workers", 4)
 const seconds = BenchReport.numberFlag(args, "seconds", 5)
 const fanOut = 10
 
 BenchReport.header("Claim + complete cycle on PostgreSQL (issue 3)", [
-  `${deliveries} due deliveries, ${workers} workers claiming up to ${batch} at a time; ceiling loop ${seconds} s`
+  `${deliveries} due deliveries, ${workers} workers claiming up to ${batches.join(" or ")} at a time; ceiling loop ${seconds} s`
 ])
 
 const bench = await BenchStore.schema("claim")
-const running = await BenchStore.start(BenchStore.stores.pipe(Layer.provideMerge(bench.client({ max: 10 }))))
+const app = "hookline-bench-claim"
+const running = await BenchStore.start(
+  BenchStore.stores.pipe(Layer.provideMerge(bench.client({ max: 10, settings: { application_name: app } })))
+)
 
 /** Queues `count` due deliveries (`count / 10` events fanned out to 10 subscriptions). */
 const backlog = (count: number) =>
@@ -73,7 +80,7 @@ const complete = (work: Work) =>
   })
 
 /** Claim + complete until nothing is due (or `until`); answers deliveries completed per second. */
-const cycle = async (mode: "settleMany" | "settle", until = Number.POSITIVE_INFINITY) => {
+const cycle = async (mode: "settleMany" | "settle", size: number, until = Number.POSITIVE_INFINITY) => {
   let done = 0
   let lost = 0
   const started = performance.now()
@@ -85,7 +92,7 @@ const cycle = async (mode: "settleMany" | "settle", until = Number.POSITIVE_INFI
           const queue = yield* DeliveryQueue
           const store = yield* DeliveryStore
           while (performance.now() < until) {
-            const leases = yield* queue.claim({ limit: batch, leaseMs: 60_000, owner: `bench-${mode}-${i}` })
+            const leases = yield* queue.claim({ limit: size, leaseMs: 60_000, owner: `bench-${mode}-${i}` })
             if (leases.length === 0) return
             const changes: Array<Settle> = yield* Effect.forEach(yield* store.work(leases), complete)
             const held =
@@ -136,31 +143,39 @@ try {
   await Effect.runPromise(Scope.close(scope, Exit.void))
   console.log(`ceiling: ${ceiling.toFixed(0)} claim+update+commit/s (postgres.js, one connection, unbatched)`)
 
-  await backlog(deliveries)
-  await bench.admin(`ANALYZE "${bench.name}".hookline_deliveries`)
-  const many = await cycle("settleMany")
-  console.log(`Hookline claim(${batch}) + settleMany: ${many.toFixed(0)} deliveries/s (${BenchReport.contention()})`)
-
-  await backlog(Math.min(deliveries, 10_000))
-  const single = await cycle("settle", performance.now() + seconds * 1000)
-  console.log(`Hookline claim(${batch}) + one settle per delivery: ${single.toFixed(0)} deliveries/s`)
-
   const versus = { name: "postgres.js SKIP LOCKED claim+update+commit, unbatched", value: ceiling }
-  results.push(
-    {
-      name: "claim + complete, batched claims and settleMany",
+  for (const size of batches) {
+    await backlog(deliveries)
+    await bench.admin(`ANALYZE "${bench.name}".hookline_deliveries`)
+    // CPU of both sides, to tell which one a run was bound by.
+    const cpuBefore = process.cpuUsage()
+    const backendBefore = await BenchStore.backendCpuSeconds(bench, app)
+    const many = await cycle("settleMany", size)
+    const cpu = process.cpuUsage(cpuBefore)
+    const processCpu = (cpu.user + cpu.system) / 1e6
+    const backendCpu = (await BenchStore.backendCpuSeconds(bench, app)) - backendBefore
+    console.log(
+      `Hookline claim(${size}) + settleMany: ${many.toFixed(0)} deliveries/s; CPU per 1 000: ${((processCpu * 1000) / deliveries).toFixed(2)} s this process, ${((backendCpu * 1000) / deliveries).toFixed(2)} s PostgreSQL backends (${BenchReport.contention()})`
+    )
+    results.push({
+      name: `claim + complete, claims of ${size}, settleMany`,
       value: many,
       unit: "deliveries/s",
       target: { atLeast: 5000 },
       ceiling: versus
-    },
-    {
-      name: "claim + complete, batched claims, one settle transaction per delivery",
-      value: single,
-      unit: "deliveries/s",
-      ceiling: versus
-    }
-  )
+    })
+  }
+
+  await backlog(Math.min(deliveries, 10_000))
+  const single = await cycle("settle", batch, performance.now() + seconds * 1000)
+  console.log(`Hookline claim(${batch}) + one settle per delivery: ${single.toFixed(0)} deliveries/s`)
+
+  results.push({
+    name: `claim + complete, claims of ${batch}, one settle transaction per delivery`,
+    value: single,
+    unit: "deliveries/s",
+    ceiling: versus
+  })
 } finally {
   await running.close()
   await bench.drop()
