@@ -133,26 +133,25 @@ export const attempt = Effect.fnUntraced(function* (work: Work) {
 
   const started = yield* Clock.currentTimeMillis
   const tokens = yield* TokenSource
-  const failed = (kind: Attempt.FailureKind, message: string): Attempt.Outcome => ({
-    _tag: "Failure",
-    kind,
-    message,
-    durationMs: Date.now() - started
-  })
+  const failed = (kind: Attempt.FailureKind, message: string) =>
+    Effect.map(
+      Clock.currentTimeMillis,
+      (now): Attempt.Outcome => ({ _tag: "Failure", kind, message, durationMs: now - started })
+    )
   const credentials = yield* Effect.result(oauthCredentials(auth))
-  if (Result.isFailure(credentials)) return failed("oauth_invalid_client", credentials.failure.message)
+  if (Result.isFailure(credentials)) return yield* failed("oauth_invalid_client", credentials.failure.message)
   const send = Effect.gen(function* () {
     const token = yield* tokens.token(credentials.success)
     const [name, value] = Profile.authHeader(auth, token)
     return { token, outcome: yield* transport.send(request({ [name.toLowerCase()]: value })) }
   })
   const first = yield* Effect.result(send)
-  if (Result.isFailure(first)) return failed(first.failure.kind, first.failure.message)
+  if (Result.isFailure(first)) return yield* failed(first.failure.kind, first.failure.message)
   if (first.success.outcome._tag !== "Response" || first.success.outcome.status !== 401) return first.success.outcome
   // The receiver refused our token: drop it, fetch a new one, retry this attempt once.
   yield* tokens.invalidate(credentials.success, first.success.token)
   const second = yield* Effect.result(send)
-  return Result.isFailure(second) ? failed(second.failure.kind, second.failure.message) : second.success.outcome
+  return Result.isFailure(second) ? yield* failed(second.failure.kind, second.failure.message) : second.success.outcome
 })
 
 /** The subscription-level consequence of an attempt, if any: auto-disable bookkeeping or 410 Gone. */
