@@ -44,6 +44,18 @@ export const make = <I, O, E, R>(
 ): Effect.Effect<GroupCommit<I, O, E>, never, R | Scope.Scope> =>
   Effect.gen(function* () {
     const queue = yield* Queue.unbounded<Waiting<I, O, E>>()
+    // Items a flusher has taken and not yet answered. When the scope closes, the flushers are interrupted first
+    // (this finalizer is added before they are forked, so it runs after them): every caller still waiting, in a
+    // batch cut short or still queued, is answered with an interruption instead of waiting forever, and the queue
+    // refuses whatever comes later.
+    const taken = new Set<Waiting<I, O, E>>()
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        const queued = yield* Queue.clear(queue)
+        yield* Queue.shutdown(queue)
+        for (const waiting of [...taken, ...queued]) Deferred.doneUnsafe(waiting.done, Exit.interrupt())
+      })
+    )
 
     const oneByOne = (batch: ReadonlyArray<Waiting<I, O, E>>) =>
       Effect.forEach(
@@ -53,8 +65,7 @@ export const make = <I, O, E, R>(
         { discard: true }
       )
 
-    const flush = Effect.gen(function* () {
-      const batch = yield* Queue.takeBetween(queue, 1, Math.max(1, options.maxBatch))
+    const answer = Effect.fnUntraced(function* (batch: ReadonlyArray<Waiting<I, O, E>>) {
       const exit = yield* Effect.exit(options.many(batch.map((waiting) => waiting.input)))
       if (Exit.isSuccess(exit)) {
         // `many` answers one output per input; a missing one is a defect of the store, not the caller's.
@@ -69,14 +80,20 @@ export const make = <I, O, E, R>(
         else for (const waiting of batch) Deferred.doneUnsafe(waiting.done, Exit.failCause(exit.cause))
       }
     })
+    const flush = Effect.gen(function* () {
+      const batch = yield* Queue.takeBetween(queue, 1, Math.max(1, options.maxBatch))
+      for (const waiting of batch) taken.add(waiting)
+      yield* answer(batch)
+      for (const waiting of batch) taken.delete(waiting)
+    })
+
     for (let i = 0; i < Math.max(1, options.flushers ?? 2); i++) yield* Effect.forkScoped(Effect.forever(flush))
 
     return {
       submit: (input) =>
         Effect.suspend(() => {
           const done = Deferred.makeUnsafe<O, E>()
-          Queue.offerUnsafe(queue, { input, done })
-          return Deferred.await(done)
+          return Queue.offerUnsafe(queue, { input, done }) ? Deferred.await(done) : Effect.interrupt
         })
     }
   })
