@@ -63,8 +63,8 @@ export const make = Effect.gen(function* () {
           FROM jsonb_to_recordset(${json(rows)}::jsonb) AS r(stream text, version int, type text, data jsonb)`
 
   /** The attempt log rows of the `AttemptRecorded` events of `changes`. */
-  const insertAttempts = (changes: ReadonlyArray<Settle>) => {
-    const rows = changes.flatMap(({ state, events }) =>
+  const attemptRowsOf = (changes: ReadonlyArray<Settle>) =>
+    changes.flatMap(({ state, events }) =>
       events.flatMap((event) =>
         event._tag === "AttemptRecorded"
           ? [
@@ -83,16 +83,6 @@ export const make = Effect.gen(function* () {
           : []
       )
     )
-    return rows.length === 0
-      ? Effect.void
-      : sql`
-          INSERT INTO hookline_attempts
-            (id, delivery_id, tenant, mode, attempted_at, status_code, failure, duration_ms, outcome)
-          SELECT id, delivery_id, tenant, mode, attempted_at, status_code, failure, duration_ms, outcome
-          FROM jsonb_to_recordset(${json(rows)}::jsonb) AS r(id text, delivery_id text, tenant text, mode text,
-            attempted_at timestamptz, status_code int, failure text, duration_ms float8, outcome jsonb)
-          ON CONFLICT (id) DO NOTHING`
-  }
 
   const insertDeliveries = (rows: ReadonlyArray<{ readonly state: Delivery.Delivery; readonly ordered: boolean }>) =>
     rows.length === 0
@@ -259,47 +249,63 @@ export const make = Effect.gen(function* () {
       .pipe(Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(error))))
   })
 
-  const settleInTransaction = (changes: ReadonlyArray<Settle>) =>
-    Effect.gen(function* () {
-      // The fence of `settle`, row by row: lease owner, lease count and version must all still match.
-      const updated = yield* sql<{ readonly id: string }>`
-        UPDATE hookline_deliveries d
-        SET status = c.status, attempts = c.attempts, next_attempt_at = c.next_attempt_at, lease_owner = NULL,
-            last_status = c.last_status, state = c.state, version = c.version, updated_at = c.updated_at
-        FROM jsonb_to_recordset(${json(
-          changes.map(({ lease, expectedVersion, state }) => ({
-            id: state.id,
-            owner: lease.owner,
-            lease_count: lease.leaseCount,
-            expected: expectedVersion,
-            status: state.status,
-            attempts: state.attempts.length,
-            next_attempt_at: iso(state.nextAttemptAt),
-            last_status: lastStatus(state),
-            state,
-            version: state.version,
-            updated_at: iso(state.updatedAt)
-          }))
-        )}::jsonb) AS c(id text, owner text, lease_count int, expected int, status text, attempts int,
-          next_attempt_at timestamptz, last_status int, state jsonb, version int, updated_at timestamptz)
-        WHERE d.id = c.id AND d.lease_owner = c.owner AND d.lease_count = c.lease_count AND d.version = c.expected
-        RETURNING d.id`
-      const held = new Set(updated.map((row) => row.id))
-      const kept = changes.filter((c) => held.has(c.state.id))
-      // The version fence above, under the row lock, is the stream's expected version: the appends cannot conflict.
-      yield* insertStreamRows(
-        kept.flatMap((c) =>
-          c.events.map((event, i) => ({
-            stream: c.state.id,
-            version: c.expectedVersion + i + 1,
-            type: event._tag,
-            data: event
-          }))
+  /**
+   * Every change in one statement (so one round trip and no explicit transaction): the fenced update of the
+   * deliveries, then, for the rows it held, their stream events and attempt-log rows, as data-modifying CTEs that
+   * commit together or not at all. The version fence, under the row lock, is the stream's expected version: the
+   * appends cannot conflict.
+   */
+  const settleStatement = (changes: ReadonlyArray<Settle>) =>
+    Effect.map(
+      sql<{ readonly id: string }>`
+        WITH held AS (
+          UPDATE hookline_deliveries d
+          SET status = c.status, attempts = c.attempts, next_attempt_at = c.next_attempt_at, lease_owner = NULL,
+              last_status = c.last_status, state = c.state, version = c.version, updated_at = c.updated_at
+          FROM jsonb_to_recordset(${json(
+            changes.map(({ lease, expectedVersion, state }) => ({
+              id: state.id,
+              owner: lease.owner,
+              lease_count: lease.leaseCount,
+              expected: expectedVersion,
+              status: state.status,
+              attempts: state.attempts.length,
+              next_attempt_at: iso(state.nextAttemptAt),
+              last_status: lastStatus(state),
+              state,
+              version: state.version,
+              updated_at: iso(state.updatedAt)
+            }))
+          )}::jsonb) AS c(id text, owner text, lease_count int, expected int, status text, attempts int,
+            next_attempt_at timestamptz, last_status int, state jsonb, version int, updated_at timestamptz)
+          WHERE d.id = c.id AND d.lease_owner = c.owner AND d.lease_count = c.lease_count AND d.version = c.expected
+          RETURNING d.id
+        ), streams AS (
+          INSERT INTO hookline_events (stream_id, version, type, data)
+          SELECT stream, version, type, data
+          FROM jsonb_to_recordset(${json(
+            changes.flatMap((c) =>
+              c.events.map((event, i) => ({
+                stream: c.state.id,
+                version: c.expectedVersion + i + 1,
+                type: event._tag,
+                data: event
+              }))
+            )
+          )}::jsonb) AS r(stream text, version int, type text, data jsonb)
+          WHERE r.stream IN (SELECT id FROM held)
+        ), attempts AS (
+          INSERT INTO hookline_attempts
+            (id, delivery_id, tenant, mode, attempted_at, status_code, failure, duration_ms, outcome)
+          SELECT id, delivery_id, tenant, mode, attempted_at, status_code, failure, duration_ms, outcome
+          FROM jsonb_to_recordset(${json(attemptRowsOf(changes))}::jsonb) AS r(id text, delivery_id text, tenant text,
+            mode text, attempted_at timestamptz, status_code int, failure text, duration_ms float8, outcome jsonb)
+          WHERE r.delivery_id IN (SELECT id FROM held)
+          ON CONFLICT (id) DO NOTHING
         )
-      )
-      yield* insertAttempts(kept)
-      return held
-    })
+        SELECT id FROM held`,
+      (rows) => new Set(rows.map((row) => row.id))
+    )
 
   const settleMany = Effect.fn("DeliveryStore.settleMany")(function* (changes: ReadonlyArray<Settle>) {
     // One change per delivery: a repeat within the batch is refused, like a settle under a lost lease.
@@ -311,9 +317,9 @@ export const make = Effect.gen(function* () {
     if (unique.length === 0) return []
     // In id order, so concurrent batches meet their rows in one order.
     const sorted = [...unique].sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0))
-    const held = yield* sql
-      .withTransaction(settleInTransaction(sorted))
-      .pipe(Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(error))))
+    const held = yield* settleStatement(sorted).pipe(
+      Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(error)))
+    )
     return changes.map((c, i) => first.get(c.state.id) === i && held.has(c.state.id))
   })
 
