@@ -54,14 +54,6 @@ export const make = Effect.gen(function* () {
   const notifications = yield* Effect.serviceOption(PgNotifications)
   const wake = notifications._tag === "Some" ? notifications.value.notify(workChannel, "") : Effect.void
 
-  const insertStreamRows = (rows: ReadonlyArray<StreamRow>) =>
-    rows.length === 0
-      ? Effect.void
-      : sql`
-          INSERT INTO hookline_events (stream_id, version, type, data)
-          SELECT stream, version, type, data
-          FROM jsonb_to_recordset(${json(rows)}::jsonb) AS r(stream text, version int, type text, data jsonb)`
-
   /** The attempt log rows of the `AttemptRecorded` events of `changes`. */
   const attemptRowsOf = (changes: ReadonlyArray<Settle>) =>
     changes.flatMap(({ state, events }) =>
@@ -84,10 +76,19 @@ export const make = Effect.gen(function* () {
       )
     )
 
-  const insertDeliveries = (rows: ReadonlyArray<{ readonly state: Delivery.Delivery; readonly ordered: boolean }>) =>
+  /** New deliveries with their first stream events (`Scheduled`), in one statement: one round trip for both. */
+  const insertScheduled = (
+    streams: ReadonlyArray<StreamRow>,
+    rows: ReadonlyArray<{ readonly state: Delivery.Delivery; readonly ordered: boolean }>
+  ) =>
     rows.length === 0
       ? Effect.void
       : sql`
+          WITH streams AS (
+            INSERT INTO hookline_events (stream_id, version, type, data)
+            SELECT stream, version, type, data
+            FROM jsonb_to_recordset(${json(streams)}::jsonb) AS r(stream text, version int, type text, data jsonb)
+          )
           INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
             attempts, next_attempt_at, state, version, created_at, updated_at)
           SELECT id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
@@ -225,8 +226,7 @@ export const make = Effect.gen(function* () {
       fresh.set(index, result)
       if (plan.event.idempotencyKey !== undefined) known.set(keyOf(plan.event.owner, plan.event.idempotencyKey), result)
     }
-    yield* insertStreamRows(streams)
-    yield* insertDeliveries(deliveries)
+    yield* insertScheduled(streams, deliveries)
     if (deliveries.length > 0) yield* wake
 
     return events.map((event, index): PublishResult => {
