@@ -3,16 +3,15 @@
  * transaction: the event row, the fan-out (decided by the domain's pure rule
  * over the candidate subscriptions), every delivery's `Scheduled` event, its
  * read-model row and its queue entry commit together or not at all. The
- * batch writes (`publishMany`, `settleMany`) live in `PgDeliveryBatch`.
+ * writes themselves (`publishMany`, `settleMany`) live in `PgDeliveryBatch`;
+ * a single publish is a batch of one.
  */
 
 import type { PageRequest } from "@hookline/domain/Cursor"
-import * as Decider from "@hookline/domain/Decider"
-import * as Delivery from "@hookline/domain/Delivery"
+import type * as Delivery from "@hookline/domain/Delivery"
 import type { Lease } from "@hookline/domain/DeliveryQueue"
 import {
   DeliveryStore,
-  idempotencyWindowMs,
   type ListQuery,
   type PublishResult,
   type Settle,
@@ -22,12 +21,12 @@ import { Conflict, NotFound } from "@hookline/domain/Errors"
 import type * as EventCatalog from "@hookline/domain/EventCatalog"
 import { EventStore } from "@hookline/domain/EventStore"
 import type * as Ids from "@hookline/domain/Ids"
-import * as PublishedEvent from "@hookline/domain/PublishedEvent"
+import type * as PublishedEvent from "@hookline/domain/PublishedEvent"
 import type * as Subscription from "@hookline/domain/Subscription"
-import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
+import type { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import type { Owner } from "@hookline/domain/Tenancy"
-import { Array as Arr, Effect, Layer, Result } from "effect"
-import { SecureRandom } from "effect/crypto"
+import { Array as Arr, Effect, Layer } from "effect"
+import type { SecureRandom } from "effect/crypto"
 import { SqlClient } from "effect/sql"
 import type { Fragment } from "effect/sql/Statement"
 import * as PgDeliveryBatch from "./PgDeliveryBatch.ts"
@@ -40,122 +39,13 @@ import * as SqlPage from "./SqlPage.ts"
 // Read-model rows hold states this process encoded itself; they are trusted as written.
 const toDelivery = (row: { readonly id: string; readonly state: Delivery.Delivery }): Delivery.Delivery => row.state
 
-const deliveryRow = (state: Delivery.Delivery, ordered: boolean) => ({
-  id: state.id,
-  tenant: state.owner.tenant,
-  mode: state.owner.mode,
-  subscription_id: state.subscriptionId,
-  event_id: state.eventId,
-  event_type: state.eventType,
-  status: state.status,
-  ordered,
-  attempts: state.attempts.length,
-  next_attempt_at: state.nextAttemptAt === undefined ? null : new Date(state.nextAttemptAt),
-  state: JSON.stringify(state),
-  version: state.version,
-  created_at: new Date(state.createdAt),
-  updated_at: new Date(state.updatedAt)
-})
-
 /** Builds the store on the ambient `SqlClient`, `EventStore`, `SubscriptionStore` and `SecureRandom`. */
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const events = yield* EventStore
-  const subscriptions = yield* SubscriptionStore
-  const random = yield* SecureRandom.SecureRandom
   const notifications = yield* Effect.serviceOption(PgNotifications)
   // NOTIFY inside the transaction: delivered to every worker when (and only if) it commits.
   const wake = notifications._tag === "Some" ? notifications.value.notify(workChannel, "") : Effect.void
-
-  const findByKey = (owner: Owner, key: string) =>
-    sql<EventRow>`
-      SELECT ${sql.literal(eventColumns)} FROM hookline_published_events
-      WHERE tenant = ${owner.tenant} AND mode = ${owner.mode} AND idempotency_key = ${key}`
-
-  const appendMany = (
-    streams: ReadonlyArray<{
-      readonly id: string
-      readonly from: number
-      readonly events: ReadonlyArray<Delivery.Event>
-    }>
-  ) => {
-    const rows: Array<Record<string, unknown>> = streams.flatMap((stream) =>
-      stream.events.map((event, i) => ({
-        stream_id: stream.id,
-        version: stream.from + i + 1,
-        type: event._tag,
-        data: JSON.stringify(event)
-      }))
-    )
-    return Arr.isReadonlyArrayNonEmpty(rows) ? sql`INSERT INTO hookline_events ${sql.insert(rows)}` : Effect.void
-  }
-
-  const publishInTransaction = Effect.fnUntraced(function* (
-    event: PublishedEvent.PublishedEvent,
-    catalog: EventCatalog.Catalog
-  ) {
-    const key = event.idempotencyKey
-    if (key !== undefined) {
-      // A key older than the window is free again: forget it on the old event.
-      yield* sql`
-        UPDATE hookline_published_events SET idempotency_key = NULL
-        WHERE tenant = ${event.owner.tenant} AND mode = ${event.owner.mode} AND idempotency_key = ${key}
-          AND occurred_at < ${new Date(event.occurredAt - idempotencyWindowMs)}`
-      const [existing] = yield* findByKey(event.owner, key)
-      if (existing !== undefined) return { event: toEvent(existing), deliveries: -1, duplicate: true }
-    }
-    const candidates = yield* subscriptions.candidates(event.owner, event.type)
-    const plan = yield* Effect.fromResult(PublishedEvent.publish(event, catalog, candidates))
-    const byId = new Map<string, Subscription.Subscription>(candidates.map((s) => [s.id, s]))
-    const inserted = yield* sql<{ readonly id: string }>`
-      INSERT INTO hookline_published_events ${sql.insert({
-        id: plan.event.id,
-        tenant: plan.event.owner.tenant,
-        mode: plan.event.owner.mode,
-        type: plan.event.type,
-        data: JSON.stringify(plan.event.data),
-        resource_id: plan.event.resourceId ?? null,
-        account_id: plan.event.accountId ?? null,
-        idempotency_key: plan.event.idempotencyKey ?? null,
-        deliveries: plan.deliveries.length,
-        occurred_at: new Date(plan.event.occurredAt)
-      })}
-      ON CONFLICT (tenant, mode, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-      RETURNING id`
-    if (inserted.length === 0 && key !== undefined) {
-      // A concurrent publish with the same key won the race; answer with its event.
-      const [winner] = yield* findByKey(event.owner, key)
-      if (winner !== undefined) return { event: toEvent(winner), deliveries: -1, duplicate: true }
-    }
-    const streams = []
-    const rows: Array<Record<string, unknown>> = []
-    for (const planned of plan.deliveries) {
-      const deliveryId = `dlv_${(yield* random.ulid).toLowerCase()}` as Ids.DeliveryId
-      const decided = Decider.handle(Delivery.decider, null, { _tag: "Schedule", deliveryId, ...planned })
-      if (Result.isFailure(decided) || decided.success.state === null) continue
-      streams.push({ id: deliveryId, from: 0, events: decided.success.events })
-      rows.push(deliveryRow(decided.success.state, byId.get(planned.subscriptionId)?.ordered ?? false))
-    }
-    yield* appendMany(streams)
-    if (Arr.isReadonlyArrayNonEmpty(rows)) yield* sql`INSERT INTO hookline_deliveries ${sql.insert(rows)}`
-    if (rows.length > 0) yield* wake
-    return { event: plan.event, deliveries: rows.length, duplicate: false }
-  })
-
-  const publish = Effect.fn("DeliveryStore.publish")(function* (
-    event: PublishedEvent.PublishedEvent,
-    catalog: EventCatalog.Catalog
-  ) {
-    const result = yield* sql
-      .withTransaction(publishInTransaction(event, catalog))
-      .pipe(Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(error))))
-    if (!result.duplicate) return result satisfies PublishResult
-    const [count] = yield* sql<{ readonly deliveries: number }>`
-      SELECT deliveries FROM hookline_published_events WHERE id = ${result.event.id}`.pipe(
-      Effect.mapError(toStoreError)
-    )
-    return { ...result, deliveries: count?.deliveries ?? 0 } satisfies PublishResult
-  })
 
   const getEvent = (owner: Owner, id: Ids.EventId) =>
     sql<EventRow>`
@@ -300,6 +190,9 @@ export const make = Effect.gen(function* () {
     )
 
   const { publishMany, settleMany } = yield* PgDeliveryBatch.make
+  // One event is a batch of one: `publishMany` keeps exactly `publish`'s guarantees, so there is one publish path.
+  const publish = (event: PublishedEvent.PublishedEvent, catalog: EventCatalog.Catalog) =>
+    Effect.map(publishMany([event], catalog), (results) => results[0] as PublishResult)
 
   return DeliveryStore.of({
     publish,
