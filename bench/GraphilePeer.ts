@@ -36,7 +36,7 @@ const LOAD_BATCH = 5_000
 
 /**
  * Installs graphile-worker's schema `schema` and queues `jobs` jobs whose task
- * POSTs to `target` with `signedHeaders`; `drain` runs them `concurrency` at a time.
+ * POSTs to `target` with `send`; `drain` runs them `concurrency` at a time.
  */
 export const prepare = async (options: {
   readonly url: string
@@ -45,7 +45,8 @@ export const prepare = async (options: {
   readonly concurrency: number
   readonly target: string
   readonly applicationName: string
-  readonly signedHeaders: (id: string, body: string) => Record<string, string>
+  /** Sends message `seq` to `target` on `agent` (the same signed POST as the ceiling loop); answers the status. */
+  readonly send: (agent: Agent, target: URL, seq: number) => Promise<number>
 }): Promise<Peer> => {
   // Tagged so that the benchmark can find its backends' CPU time in pg_stat_activity.
   const url = new URL(options.url)
@@ -69,22 +70,8 @@ export const prepare = async (options: {
   /** The same POST as the ceiling loop and Hookline's transport: signed JSON, response read to the end. */
   const deliver: Task = async (payload) => {
     const seq = typeof payload === "object" && payload !== null && "seq" in payload ? Number(payload.seq) : 0
-    const body = JSON.stringify({
-      type: "order_created",
-      timestamp: new Date().toISOString(),
-      data: { order_id: `ord_${seq}`, total: seq, seq }
-    })
-    const response = await agent.request({
-      origin: target.origin,
-      path: target.pathname,
-      method: "POST",
-      headers: options.signedHeaders(`msg_${seq}`, body),
-      body
-    })
-    for await (const _ of response.body) {
-      // Read to the end, as Hookline's transport does.
-    }
-    if (response.statusCode >= 300) throw new Error(`status ${response.statusCode}`)
+    const status = await options.send(agent, target, seq)
+    if (status >= 300) throw new Error(`status ${status}`)
   }
 
   return {

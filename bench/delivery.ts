@@ -83,17 +83,37 @@ const walBytes = async (from: string, to: string) => {
   return Number(row?.bytes ?? 0)
 }
 
-/** The Standard Webhooks headers for one message, as a bare sender would compute them. */
-const signedHeaders = (id: string, body: string): Record<string, string> => {
+/**
+ * One signed POST of message `seq` as a bare sender makes it (Standard Webhooks headers computed here), the
+ * response read to the end as Hookline's transport does; answers the status. The ceiling loop and the
+ * graphile-worker peer both send with it.
+ */
+const signedPost = async (agent: Agent, target: URL, seq: number): Promise<number> => {
+  const body = JSON.stringify({
+    type: "order_created",
+    timestamp: new Date().toISOString(),
+    data: { order_id: `ord_${seq}`, total: seq, seq }
+  })
+  const id = `msg_${seq}`
   const timestamp = Math.floor(Date.now() / 1000).toString()
   const key = Buffer.from(secret.slice("whsec_".length), "base64")
   const signature = createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")
-  return {
-    "content-type": "application/json",
-    "webhook-id": id,
-    "webhook-timestamp": timestamp,
-    "webhook-signature": `v1,${signature}`
+  const response = await agent.request({
+    origin: target.origin,
+    path: target.pathname,
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": timestamp,
+      "webhook-signature": `v1,${signature}`
+    },
+    body
+  })
+  for await (const _ of response.body) {
+    // Read to the end.
   }
+  return response.statusCode
 }
 
 /** The ceiling: `total` signed POSTs from a bare undici loop with `concurrency` in flight. */
@@ -103,24 +123,7 @@ const bareUndici = async (total: number): Promise<number> => {
   let issued = 0
   const started = performance.now()
   const lane = async () => {
-    while (issued < total) {
-      const seq = issued++
-      const body = JSON.stringify({
-        type: "order_created",
-        timestamp: new Date().toISOString(),
-        data: { order_id: `ord_${seq}`, total: seq, seq }
-      })
-      const response = await agent.request({
-        origin: target.origin,
-        path: target.pathname,
-        method: "POST",
-        headers: signedHeaders(`msg_${seq}`, body),
-        body
-      })
-      for await (const _ of response.body) {
-        // Read to the end, as the transport does.
-      }
-    }
+    while (issued < total) await signedPost(agent, target, issued++)
   }
   await Promise.all(Array.from({ length: concurrency }, lane))
   const seconds = (performance.now() - started) / 1000
@@ -261,7 +264,7 @@ const runPeer = async (throughput: number, ceiling: number) => {
     concurrency,
     target: `${receiver.url}/hook`,
     applicationName: `${app}-gw`,
-    signedHeaders
+    send: signedPost
   })
   await BenchReport.sleep(1500) // let the load's statistics reach pg_stat_database
   const before = await databaseCounters()
