@@ -10,8 +10,13 @@
  *   3. `GET /webhooks` (003's dialect), the first page of the tenant's
  *      subscriptions;
  *   and, to break the cost down, `GET /healthz` (no credential, no database),
- *   `GET /v1/event-types/order_created` (a key lookup, no other query) and
+ *   `GET /v1/event-types/order_created` (authentication, no other query) and
  *   `GET /v1/subscriptions` (the native first page).
+ *
+ * Then 2. and 3. again against the server started with `--processes N` for
+ * each further N of `--processes` (default `1,2`): N copies sharing the port
+ * (`ProcessCluster`), the way one machine's API tier uses its cores. Server
+ * CPU is then that of the supervisor and all its copies.
  *
  * The server runs as a user runs it (`node --liftoff-only main.ts serve`),
  * with `--no-worker` (the API tier; deliveries wait in the queue), default
@@ -20,7 +25,7 @@
  * has a warm-up of `--warmup` seconds, then `--seconds` measured.
  *
  *   node bench/http.ts [--seconds 10] [--warmup 3] [--connections 32] [--subscriptions 50]
- *                     [--only ceiling,healthz,authed,native,publish,list] [--profile DIR]
+ *                     [--only ceiling,healthz,authed,native,publish,list] [--processes 1,2] [--profile DIR]
  *
  * Needs `wrk` on PATH (Debian/Ubuntu: `apt-get install wrk`).
  */
@@ -43,6 +48,8 @@ const adminToken = "bench-admin-token-0123456789abcdef"
 // `--profile DIR`: the server writes a V8 CPU profile there when it stops.
 const profile = args.get("profile")
 const phases = new Set((args.get("only") ?? "ceiling,healthz,authed,native,publish,list").split(","))
+// The first count runs every phase; each further one runs the two target routes again.
+const processCounts = (args.get("processes") ?? "1,2").split(",").map(Number)
 const skipped: WrkResult = {
   requestsPerSecond: Number.NaN,
   p50: Number.NaN,
@@ -78,7 +85,7 @@ const freePort = (): Promise<number> =>
   })
 
 /** Starts the server as `pnpm start` would, on `port`; resolves once `/readyz` answers 200. */
-const startServer = async (databaseUrl: string, port: number): Promise<ChildProcess> => {
+const startServer = async (databaseUrl: string, port: number, processes: number): Promise<ChildProcess> => {
   const child = spawn(
     process.execPath,
     [
@@ -86,7 +93,9 @@ const startServer = async (databaseUrl: string, port: number): Promise<ChildProc
       ...(profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`]),
       path.join(import.meta.dirname, "../packages/server/src/main.ts"),
       "serve",
-      "--no-worker"
+      "--no-worker",
+      "--processes",
+      String(processes)
     ],
     {
       env: {
@@ -108,11 +117,20 @@ const startServer = async (databaseUrl: string, port: number): Promise<ChildProc
       (response) => response.ok,
       () => false
     )
-    if (ready) return child
+    // With copies, every copy must be up (the supervisor hands connections round robin).
+    if (ready && (await processTree(child.pid ?? 0)).length === processes + (processes > 1 ? 1 : 0)) return child
     await BenchReport.sleep(100)
   }
   child.kill()
   throw new Error("the server did not become ready within 30 s")
+}
+
+/** Stops a server (and its copies) with SIGTERM and waits for it to exit. */
+const stopServer = async (child: ChildProcess): Promise<void> => {
+  if (child.exitCode !== null) return
+  const exited = new Promise((resolve) => child.once("exit", resolve))
+  child.kill("SIGTERM")
+  await exited
 }
 
 const call = async (base: string, method: string, pathname: string, token: string, body?: unknown) => {
@@ -174,12 +192,36 @@ const wrk = (url: string, duration: number, script?: string): Omit<WrkResult, "c
   }
 }
 
-/** A warm-up run, then the measured one, with the CPU used by process `pid` (the server under test). */
+/** `pid` and its child processes (a server's `--processes` copies). */
+const processTree = async (pid: number): Promise<ReadonlyArray<number>> => {
+  let children = ""
+  try {
+    children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
+  } catch {
+    // ps exits 1 when there are none.
+  }
+  return [
+    pid,
+    ...children
+      .split("\n")
+      .map(Number)
+      .filter((child) => child > 0)
+  ]
+}
+
+/** CPU seconds used so far by `pid` and its children. */
+const treeCpuSeconds = async (pid: number): Promise<number> => {
+  let total = 0
+  for (const each of await processTree(pid)) total += await BenchReport.processCpuSeconds(each)
+  return total
+}
+
+/** A warm-up run, then the measured one, with the CPU used by process `pid` (the server under test) and its children. */
 const measure = async (label: string, pid: number | undefined, url: string, script?: string): Promise<WrkResult> => {
   wrk(url, warmup, script)
-  const cpuBefore = pid === undefined ? 0 : await BenchReport.processCpuSeconds(pid)
+  const cpuBefore = pid === undefined ? 0 : await treeCpuSeconds(pid)
   const measured = wrk(url, seconds, script)
-  const cpu = pid === undefined ? 0 : (await BenchReport.processCpuSeconds(pid)) - cpuBefore
+  const cpu = pid === undefined ? 0 : (await treeCpuSeconds(pid)) - cpuBefore
   const result = { ...measured, cpuMsPerRequest: (cpu * 1000) / measured.requests }
   console.log(
     `${label}: ${result.requestsPerSecond.toFixed(0)} requests/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.requests} requests, ${result.errors} errors or non-2xx, server CPU ${result.cpuMsPerRequest.toFixed(3)} ms per request (${BenchReport.contention()})`
@@ -193,7 +235,8 @@ let server: ChildProcess | undefined
 try {
   const databaseUrl = await BenchStore.recreateDatabase(database)
   const port = await freePort()
-  server = await startServer(databaseUrl, port)
+  const [firstCount = 1, ...moreCounts] = processCounts
+  server = await startServer(databaseUrl, port, firstCount)
   const base = `http://127.0.0.1:${port}`
 
   const created = await call(base, "POST", "/v1/api-keys", adminToken, {
@@ -252,32 +295,49 @@ end
   const nativeList = phases.has("native")
     ? await measure("GET /v1/subscriptions (native first page)", server.pid, `${base}/v1/subscriptions`, listScript)
     : skipped
-  const publish = phases.has("publish")
-    ? await measure("POST /v1/events (PostgreSQL, fan-out 1)", server.pid, `${base}/v1/events`, publishScript)
-    : skipped
-  const list = phases.has("list")
-    ? await measure("GET /webhooks, first page (003)", server.pid, `${base}/webhooks`, listScript)
-    : skipped
+  const measureTargets = async (processes: number, pid: number | undefined) => {
+    const label = processes === 1 ? "" : ` × ${processes} processes`
+    const publish = phases.has("publish")
+      ? await measure(`POST /v1/events (PostgreSQL, fan-out 1)${label}`, pid, `${base}/v1/events`, publishScript)
+      : skipped
+    const list = phases.has("list")
+      ? await measure(`GET /webhooks, first page (003)${label}`, pid, `${base}/webhooks`, listScript)
+      : skipped
+    return { processes, publish, list }
+  }
+  const runs = [await measureTargets(firstCount, server.pid)]
+  for (const processes of moreCounts) {
+    await stopServer(server)
+    server = await startServer(databaseUrl, port, processes)
+    runs.push(await measureTargets(processes, server.pid))
+  }
+  const targetFigures = runs.flatMap(({ processes, publish, list }): ReadonlyArray<BenchReport.Figure> => {
+    const label = processes === 1 ? "" : `, ${processes} processes`
+    return [
+      {
+        name: `POST /v1/events on PostgreSQL${label}`,
+        value: publish.requestsPerSecond,
+        unit: "requests/s",
+        target: { atLeast: 2000 },
+        ceiling: { name: "bare node:http", value: ceiling.requestsPerSecond }
+      },
+      { name: "  its p99 latency", value: publish.p99, unit: "ms", target: { atMost: 50 } },
+      {
+        name: `GET /webhooks, first page${label}`,
+        value: list.requestsPerSecond,
+        unit: "requests/s",
+        target: { atLeast: 5000 },
+        ceiling: { name: "bare node:http", value: ceiling.requestsPerSecond }
+      },
+      { name: "  its p99 latency", value: list.p99, unit: "ms" },
+      { name: `server CPU per request: POST /v1/events${label}`, value: publish.cpuMsPerRequest, unit: "ms" },
+      { name: `server CPU per request: GET /webhooks${label}`, value: list.cpuMsPerRequest, unit: "ms" }
+    ]
+  })
+  const errors = runs.reduce((sum, { publish, list }) => sum + publish.errors + list.errors, 0)
 
   BenchReport.figures("Figures", [
-    {
-      name: "POST /v1/events on PostgreSQL",
-      value: publish.requestsPerSecond,
-      unit: "requests/s",
-      target: { atLeast: 2000 },
-      ceiling: { name: "bare node:http", value: ceiling.requestsPerSecond }
-    },
-    { name: "  its p99 latency", value: publish.p99, unit: "ms", target: { atMost: 50 } },
-    {
-      name: "GET /webhooks, first page",
-      value: list.requestsPerSecond,
-      unit: "requests/s",
-      target: { atLeast: 5000 },
-      ceiling: { name: "bare node:http", value: ceiling.requestsPerSecond }
-    },
-    { name: "  its p99 latency", value: list.p99, unit: "ms" },
-    { name: "server CPU per request: POST /v1/events", value: publish.cpuMsPerRequest, unit: "ms" },
-    { name: "server CPU per request: GET /webhooks", value: list.cpuMsPerRequest, unit: "ms" },
+    ...targetFigures,
     { name: "server CPU per request: GET /healthz", value: healthz.cpuMsPerRequest, unit: "ms" },
     { name: "server CPU per request: GET /v1/event-types/order_created", value: authed.cpuMsPerRequest, unit: "ms" },
     { name: "server CPU per request: GET /v1/subscriptions", value: nativeList.cpuMsPerRequest, unit: "ms" },
@@ -288,14 +348,10 @@ end
       ceiling: { name: "bare node:http", value: ceiling.requestsPerSecond }
     },
     { name: "CPU per request of the bare node:http server", value: ceiling.cpuMsPerRequest, unit: "ms" },
-    { name: "errors or non-2xx answers in all measured runs", value: publish.errors + list.errors, unit: "" }
+    { name: "errors or non-2xx answers in all measured runs", value: errors, unit: "" }
   ])
 } finally {
-  if (server !== undefined && server.exitCode === null) {
-    const exited = new Promise((resolve) => server?.once("exit", resolve))
-    server.kill("SIGTERM")
-    await exited
-  }
+  if (server !== undefined) await stopServer(server)
   receiver.stop()
   rmSync(scripts, { recursive: true, force: true })
 }

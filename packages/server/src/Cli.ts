@@ -20,6 +20,9 @@ import * as ApiKeys from "./ApiKeys.ts"
 import * as App from "./App.ts"
 import { Catalog } from "./Catalog.ts"
 import * as Config from "./Config.ts"
+import * as CredentialCache from "./CredentialCache.ts"
+import * as Logging from "./Logging.ts"
+import * as ProcessCluster from "./ProcessCluster.ts"
 
 const tenant = Flag.String("tenant").pipe(
   Flag.withDescription("Tenant id (site, organisation, partner)"),
@@ -40,19 +43,45 @@ const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 const print = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
 
+const processes = Flag.Int("processes").pipe(
+  Flag.withDescription("Run this many copies of the command, sharing the port (PostgreSQL only; default 1)"),
+  Flag.withDefault(1)
+)
+
+/**
+ * Runs `roles` in this process, or, with `count` > 1, supervises that many
+ * copies of this command (`ProcessCluster`), each of which runs them.
+ */
+const launch = (roles: App.Roles, count: number) =>
+  Effect.gen(function* () {
+    if (count === 1 || ProcessCluster.isCopy()) return yield* Layer.launch(App.layer(roles))
+    const config = yield* Config.ServerConfig
+    const problems = [
+      ...(Number.isInteger(count) && count >= 1 ? [] : [`--processes must be a whole number ≥ 1, got ${count}`]),
+      ...(Option.isNone(config.databaseUrl)
+        ? [`--processes ${count} needs PostgreSQL (set DATABASE_URL): the embedded store admits one process`]
+        : [])
+    ]
+    if (problems.length > 0) return yield* new Config.ConfigInvalid({ problems })
+    return yield* ProcessCluster.supervise({ count, readiness: roles.http ? "listening" : "online" }).pipe(
+      Effect.provide(Logging.layer(config.logLevel))
+    )
+  }).pipe(Effect.provide(Config.layer))
+
 const serve = Command.make(
   "serve",
   {
     worker: Flag.Boolean("worker").pipe(
       Flag.withDescription("Also run the delivery worker (--no-worker: HTTP only, for scaling out)"),
       Flag.withDefault(true)
-    )
+    ),
+    processes
   },
-  ({ worker }) => Layer.launch(App.layer({ http: true, worker }).pipe(Layer.provide(Config.layer)))
+  ({ worker, processes }) => launch({ http: true, worker }, processes)
 ).pipe(Command.withDescription("Run the HTTP server (and, by default, the delivery worker)"))
 
-const workerCommand = Command.make("worker", {}, () =>
-  Layer.launch(App.layer({ http: false, worker: true }).pipe(Layer.provide(Config.layer)))
+const workerCommand = Command.make("worker", { processes }, ({ processes }) =>
+  launch({ http: false, worker: true }, processes)
 ).pipe(Command.withDescription("Run only the delivery worker"))
 
 const migrate = Command.make("migrate", {}, () =>
@@ -197,7 +226,8 @@ const revokeKey = Command.make(
       Effect.gen(function* () {
         const key = yield* (yield* ApiKey.ApiKeyStore).revokeKey(input.id, yield* Clock.currentTimeMillis)
         yield* Console.log(`${key.id} revoked`)
-      })
+        // No cache here (ttl 0), but the revocation is broadcast, so running servers drop the key at once.
+      }).pipe(Effect.provide(CredentialCache.layer({ ttlMs: 0 })))
     )
 ).pipe(Command.withDescription("Revoke an API key; it stops working at once"))
 

@@ -87,6 +87,24 @@ describe("Config", () => {
     })
   )
 
+  it.effect("reads the credential cache lifetime: 10 s by default, 0 turns it off, anything else is refused", () =>
+    Effect.gen(function* () {
+      assert.strictEqual((yield* fromEnv({})).credentialCacheMs, 10_000)
+      assert.strictEqual((yield* fromEnv({ HOOKLINE_CREDENTIAL_CACHE_MS: "0" })).credentialCacheMs, 0)
+      assert.strictEqual((yield* fromEnv({ HOOKLINE_CREDENTIAL_CACHE_MS: "2500" })).credentialCacheMs, 2500)
+      const error = yield* Effect.flip(fromEnv({ HOOKLINE_CREDENTIAL_CACHE_MS: "-5", HOOKLINE_RETENTION_DAYS: "0" }))
+      assert.strictEqual(error.code, "config_invalid")
+      assert.deepStrictEqual(error.problems, [
+        "HOOKLINE_RETENTION_DAYS: expected an integer 1–3650, got '0'",
+        "HOOKLINE_CREDENTIAL_CACHE_MS: expected an integer 0–3600000, got '-5'"
+      ])
+      const fractional = yield* Effect.flip(fromEnv({ HOOKLINE_CREDENTIAL_CACHE_MS: "1.5" }))
+      assert.deepStrictEqual(fractional.problems, [
+        "HOOKLINE_CREDENTIAL_CACHE_MS: expected an integer 0–3600000, got '1.5'"
+      ])
+    })
+  )
+
   it.effect("treats empty variables as unset", () =>
     Effect.gen(function* () {
       const settings = yield* fromEnv({ HOOKLINE_PORT: "", DATABASE_URL: "  " })

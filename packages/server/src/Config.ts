@@ -50,6 +50,12 @@ export interface Settings {
   readonly httpTimeoutMs: number
   /** `HOOKLINE_RETENTION_DAYS`: finished deliveries, attempts and events older than this are pruned (default 30). */
   readonly retentionDays: number
+  /**
+   * `HOOKLINE_CREDENTIAL_CACHE_MS`: how long the HTTP server trusts a credential it looked up
+   * (default 10000; 0 turns the cache off). Revocations reach every process at once over
+   * `LISTEN`/`NOTIFY`; this bounds how long a lost notification can keep one alive.
+   */
+  readonly credentialCacheMs: number
   /** `HOOKLINE_LOG_LEVEL` (default Info). */
   readonly logLevel: LogLevel
 }
@@ -71,6 +77,7 @@ export const defaults: Settings = {
   workerConcurrency: 64,
   httpTimeoutMs: 15_000,
   retentionDays: 30,
+  credentialCacheMs: 10_000,
   logLevel: "Info"
 }
 
@@ -106,6 +113,7 @@ const names = [
   "HOOKLINE_WORKER_CONCURRENCY",
   "HOOKLINE_HTTP_TIMEOUT_MS",
   "HOOKLINE_RETENTION_DAYS",
+  "HOOKLINE_CREDENTIAL_CACHE_MS",
   "HOOKLINE_LOG_LEVEL"
 ] as const
 type Name = (typeof names)[number]
@@ -179,6 +187,7 @@ export const parse = (raw: Raw): Effect.Effect<Settings, ConfigInvalid> => {
   const workerConcurrency = integer("HOOKLINE_WORKER_CONCURRENCY", defaults.workerConcurrency, 1, 10_000)
   const httpTimeoutMs = integer("HOOKLINE_HTTP_TIMEOUT_MS", defaults.httpTimeoutMs, 100, 600_000)
   const retentionDays = integer("HOOKLINE_RETENTION_DAYS", defaults.retentionDays, 1, 3650)
+  const credentialCacheMs = integer("HOOKLINE_CREDENTIAL_CACHE_MS", defaults.credentialCacheMs, 0, 3_600_000)
 
   if (problems.length > 0) return Effect.fail(new ConfigInvalid({ problems }))
   return Effect.succeed({
@@ -197,6 +206,7 @@ export const parse = (raw: Raw): Effect.Effect<Settings, ConfigInvalid> => {
     workerConcurrency,
     httpTimeoutMs,
     retentionDays,
+    credentialCacheMs,
     logLevel
   })
 }

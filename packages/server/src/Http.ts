@@ -24,6 +24,7 @@ import * as ApiKeys from "./ApiKeys.ts"
 import * as ApiVersion from "./ApiVersion.ts"
 import * as Auth from "./Auth.ts"
 import * as Config from "./Config.ts"
+import * as CredentialCache from "./CredentialCache.ts"
 import * as DeliveriesHandlers from "./DeliveriesHandlers.ts"
 import * as ErrorBoundary from "./ErrorBoundary.ts"
 import * as EventsHandlers from "./EventsHandlers.ts"
@@ -66,9 +67,13 @@ export const middleware = Layer.mergeAll(
   OAuthServer.layerErrors
 )
 
-/** What the handlers and middleware run on, over a `SqlClient` and the settings. */
+/**
+ * What the handlers and middleware run on, over a `SqlClient`, `PgNotifications`
+ * and the settings. The key store is the cached one (`CredentialCache`), so
+ * authenticating a request costs no database round trip.
+ */
 export const services = Layer.mergeAll(AccessToken.layer, AdminToken.layer).pipe(
-  Layer.provideMerge(PgApiKeyStore.layer),
+  Layer.provideMerge(CredentialCache.layerConfig.pipe(Layer.provide(PgApiKeyStore.layer))),
   Layer.provideMerge(Layer.mergeAll(NodeCrypto.layerDigest, NodeMac.layer(), NodeCrypto.layerSecureRandom))
 )
 

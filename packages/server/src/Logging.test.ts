@@ -1,5 +1,5 @@
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Console, Effect, Layer, Option, Redacted } from "effect"
+import { Console, Effect, Layer, Logger, Option, Redacted } from "effect"
 import { HttpServer } from "effect/http"
 import * as Databases from "../../../test/Databases.ts"
 import * as App from "./App.ts"
@@ -43,9 +43,42 @@ describe("Logging.scrub", () => {
   })
 })
 
+describe("Logging.logger", () => {
+  it.effect("writes one loop turn's lines in one call, an error at once, the rest when its scope ends", () =>
+    Effect.gen(function* () {
+      const calls: Array<string> = []
+      const sink: Console.Console = { ...globalThis.console, log: (line: string) => void calls.push(line) }
+      const messages = (call: string | undefined) =>
+        (call ?? "").split("\n").map((line) => (JSON.parse(line) as { message: unknown }).message)
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const logger = yield* Logging.logger
+          const log = (effect: Effect.Effect<void>) =>
+            effect.pipe(Effect.provide(Logger.layer([logger])), Effect.provideService(Console.Console, sink))
+          yield* log(Effect.logInfo("a"))
+          yield* log(Effect.logInfo("b"))
+          assert.strictEqual(calls.length, 0)
+          yield* log(Effect.logError("c"))
+          assert.deepStrictEqual(calls.map(messages), [["a", "b", "c"]])
+          yield* log(Effect.logInfo("d"))
+          yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+          assert.deepStrictEqual(messages(calls[1]), ["d"])
+          yield* log(Effect.logWarning("e"))
+          assert.strictEqual(calls.length, 2)
+        })
+      )
+      assert.deepStrictEqual(messages(calls[2]), ["e"])
+    })
+  )
+})
+
 // The production assembly (`Http.layer`), its logger writing to a captured console.
 const lines: Array<string> = []
-const captured: Console.Console = { ...globalThis.console, log: (...args) => void lines.push(args.join(" ")) }
+// A batch of lines arrives as one call; split it back into lines.
+const captured: Console.Console = {
+  ...globalThis.console,
+  log: (...args) => void lines.push(...args.join(" ").split("\n"))
+}
 const adminToken = "logging-admin-token-0123456789"
 const server = Http.layer.pipe(
   Layer.provide(Layer.mergeAll(Catalog.layer, App.outbound)),

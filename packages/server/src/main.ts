@@ -6,17 +6,22 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
 import * as Cli from "./Cli.ts"
 
-Cli.run.pipe(
-  // A bad configuration is the operator's mistake: one line per problem, no stack trace.
-  Effect.catchTag("ConfigInvalid", (error) =>
-    Console.error(error.message).pipe(
-      Effect.andThen(
-        Effect.sync(() => {
-          process.exitCode = 1
-        })
-      )
+const fail = (error: { readonly message: string }) =>
+  Console.error(error.message).pipe(
+    Effect.andThen(
+      Effect.sync(() => {
+        process.exitCode = 1
+      })
     )
-  ),
+  )
+
+Cli.run.pipe(
+  // A bad configuration is the operator's mistake: one line per problem, no stack trace. A copy of
+  // `--processes` that failed to come up has printed why; the supervisor says which and stops.
+  Effect.catchTags({
+    ConfigInvalid: fail,
+    CopyFailed: fail
+  }),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain
 )

@@ -1,0 +1,127 @@
+/**
+ * `serve --processes N` as an operator runs it (`node main.ts serve`): N
+ * copies answer on one port, a copy killed with SIGKILL is started again,
+ * and SIGTERM stops them all. The embedded store refuses more than one
+ * process with a clear configuration error.
+ */
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { assert, describe, it as plainIt } from "@effect/vitest"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import { describePostgres, postgresUrl } from "./Databases.ts"
+
+const main = Path.join(import.meta.dirname, "..", "packages", "server", "src", "main.ts")
+
+const freePort = Effect.promise(
+  () =>
+    new Promise<number>((resolve) => {
+      const server = Net.createServer().listen(0, "127.0.0.1", () => {
+        const address = server.address()
+        server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+      })
+    })
+)
+
+/** The pids of `pid`'s child processes. */
+const childrenOf = (pid: number): ReadonlyArray<number> => {
+  const listed = ChildProcess.spawnSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
+  return listed.stdout
+    .split("\n")
+    .map((line) => Number(line.trim()))
+    .filter((child) => child > 0)
+}
+
+/** Polls `check` every 100 ms until it holds, failing after `seconds`. */
+const eventually = (what: string, seconds: number, check: () => Promise<boolean> | boolean) =>
+  Effect.promise(async () => {
+    const deadline = Date.now() + seconds * 1000
+    while (Date.now() < deadline) {
+      if (await check()) return true
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    return false
+  }).pipe(Effect.tap((held) => Effect.sync(() => assert.isTrue(held, `${what} within ${seconds} s`))))
+
+const answers = (url: string) =>
+  fetch(url).then(
+    (response) => response.status,
+    () => 0
+  )
+
+describePostgres("serve --processes", (it) => {
+  it.effect(
+    "runs N copies on one port, starts a killed copy again, and stops them all on SIGTERM",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const [{ schema = "" } = {}] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
+        const port = yield* freePort
+        const databaseUrl = new URL(postgresUrl ?? "")
+        databaseUrl.searchParams.set("search_path", schema)
+        const supervisor = yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            ChildProcess.spawn(process.execPath, [main, "serve", "--no-worker", "--processes", "2"], {
+              env: {
+                ...process.env,
+                DATABASE_URL: databaseUrl.href,
+                HOOKLINE_PORT: String(port),
+                HOOKLINE_HOST: "127.0.0.1",
+                HOOKLINE_ADMIN_TOKEN: "cluster-admin-token-0123456789",
+                HOOKLINE_LOG_LEVEL: "Warn"
+              },
+              stdio: "ignore"
+            })
+          ),
+          (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+        )
+        const pid = supervisor.pid ?? 0
+        const readyz = `http://127.0.0.1:${port}/readyz`
+        yield* eventually("both copies up and ready", 60, async () => {
+          return childrenOf(pid).length === 2 && (await answers(readyz)) === 200
+        })
+        const first = childrenOf(pid)
+        const statuses = yield* Effect.promise(() =>
+          Promise.all(Array.from({ length: 40 }, () => answers(`http://127.0.0.1:${port}/healthz`)))
+        )
+        assert.deepStrictEqual(new Set(statuses), new Set([200]))
+
+        const killed = first[0] ?? 0
+        process.kill(killed, "SIGKILL")
+        yield* eventually("the killed copy replaced", 30, async () => {
+          const now = childrenOf(pid)
+          return now.length === 2 && !now.includes(killed) && (await answers(readyz)) === 200
+        })
+
+        supervisor.kill("SIGTERM")
+        yield* eventually("the supervisor and its copies gone after SIGTERM", 30, () => supervisor.exitCode !== null)
+        assert.deepStrictEqual(childrenOf(pid), [])
+        for (const copy of first) {
+          assert.throws(() => process.kill(copy, 0), /ESRCH/, `copy ${copy} still running`)
+        }
+      }),
+    { timeout: 120_000 }
+  )
+})
+
+describe("serve --processes on the embedded store", () => {
+  plainIt("is refused with config_invalid: the embedded store admits one process", () => {
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-cluster-"))
+    try {
+      const run = ChildProcess.spawnSync(process.execPath, [main, "serve", "--processes", "2"], {
+        env: { ...process.env, DATABASE_URL: "", HOOKLINE_DATA_DIR: dataDir, HOOKLINE_PORT: "18089" },
+        encoding: "utf8",
+        timeout: 30_000
+      })
+      assert.strictEqual(run.status, 1, run.stderr)
+      assert.include(run.stderr, "--processes")
+      assert.include(run.stderr, "DATABASE_URL")
+      assert.notInclude(run.stderr, "    at ")
+    } finally {
+      Fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
