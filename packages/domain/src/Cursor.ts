@@ -77,7 +77,8 @@ export const parse = (
   request: PageRequest
 ): Result.Result<{ readonly limit: number; readonly after?: string; readonly before?: string }, ValidationFailed> =>
   Result.gen(function* () {
-    const limit = yield* Validation.decode(Limit, request.limit ?? defaultLimit, "limit")
+    // Most requests take the default page size; only a given one needs checking.
+    const limit = request.limit === undefined ? defaultLimit : yield* Validation.decode(Limit, request.limit, "limit")
     if (request.after !== undefined && request.before !== undefined) {
       return yield* Result.fail(Validation.fail("before", "cannot be combined with after"))
     }
