@@ -29,17 +29,24 @@ export const layer = (options: { readonly maxKeys?: number } = {}): Layer.Layer<
   const maxKeys = options.maxKeys ?? 10_000
   // Insertion order is recency: a hit is moved to the end, the first entry is the least recently used.
   const keys = new Map<string, KeyObject>()
+  // `hmac` receives a `Mac.Key`'s own bytes, so a caller that keeps its keys (as `Signature` does) hands over the same
+  // array each time: found by identity, without reading the bytes.
+  const byArray = new WeakMap<Uint8Array, KeyObject>()
   const keyObject = (bytes: Uint8Array): KeyObject => {
+    const known = byArray.get(bytes)
+    if (known !== undefined) return known
     const id = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1")
     const cached = keys.get(id)
     if (cached !== undefined) {
       keys.delete(id)
       keys.set(id, cached)
+      byArray.set(bytes, cached)
       return cached
     }
     const created = createSecretKey(bytes)
     keys.set(id, created)
     if (keys.size > maxKeys) keys.delete(keys.keys().next().value as string)
+    byArray.set(bytes, created)
     return created
   }
   return Mac.layerWebCryptoWith({

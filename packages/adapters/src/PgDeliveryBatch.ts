@@ -54,28 +54,6 @@ export const make = Effect.gen(function* () {
   const notifications = yield* Effect.serviceOption(PgNotifications)
   const wake = notifications._tag === "Some" ? notifications.value.notify(workChannel, "") : Effect.void
 
-  /** The attempt log rows of the `AttemptRecorded` events of `changes`. */
-  const attemptRowsOf = (changes: ReadonlyArray<Settle>) =>
-    changes.flatMap(({ state, events }) =>
-      events.flatMap((event) =>
-        event._tag === "AttemptRecorded"
-          ? [
-              {
-                id: event.attemptId,
-                delivery_id: state.id,
-                tenant: state.owner.tenant,
-                mode: state.owner.mode,
-                attempted_at: iso(event.at),
-                status_code: event.outcome._tag === "Response" ? event.outcome.status : null,
-                failure: event.outcome._tag === "Failure" ? event.outcome.kind : null,
-                duration_ms: event.outcome.durationMs,
-                outcome: event.outcome
-              }
-            ]
-          : []
-      )
-    )
-
   /** New deliveries with their first stream events (`Scheduled`), in one statement: one round trip for both. */
   const insertScheduled = (
     streams: ReadonlyArray<StreamRow>,
@@ -253,54 +231,55 @@ export const make = Effect.gen(function* () {
    * Every change in one statement (so one round trip and no explicit transaction): the fenced update of the
    * deliveries, then, for the rows it held, their stream events and attempt-log rows, as data-modifying CTEs that
    * commit together or not at all. The version fence, under the row lock, is the stream's expected version: the
-   * appends cannot conflict.
+   * appends cannot conflict. The changes travel as one JSON array, each with its events once: the stream rows and the
+   * attempt-log rows are read out of those events by the statement, and instants travel as epoch milliseconds.
    */
   const settleStatement = (changes: ReadonlyArray<Settle>) =>
     Effect.map(
       sql<{ readonly id: string }>`
-        WITH held AS (
-          UPDATE hookline_deliveries d
-          SET status = c.status, attempts = c.attempts, next_attempt_at = c.next_attempt_at, lease_owner = NULL,
-              last_status = c.last_status, state = c.state, version = c.version, updated_at = c.updated_at
-          FROM jsonb_to_recordset(${json(
-            changes.map(({ lease, expectedVersion, state }) => ({
+        WITH c AS MATERIALIZED (
+          SELECT * FROM jsonb_to_recordset(${json(
+            changes.map(({ lease, expectedVersion, state, events }) => ({
               id: state.id,
+              tenant: state.owner.tenant,
+              mode: state.owner.mode,
               owner: lease.owner,
               lease_count: lease.leaseCount,
               expected: expectedVersion,
               status: state.status,
               attempts: state.attempts.length,
-              next_attempt_at: iso(state.nextAttemptAt),
+              next_attempt_at: state.nextAttemptAt ?? null,
               last_status: lastStatus(state),
               state,
               version: state.version,
-              updated_at: iso(state.updatedAt)
+              updated_at: state.updatedAt,
+              events
             }))
-          )}::jsonb) AS c(id text, owner text, lease_count int, expected int, status text, attempts int,
-            next_attempt_at timestamptz, last_status int, state jsonb, version int, updated_at timestamptz)
+          )}::jsonb) AS c(id text, tenant text, mode text, owner text, lease_count int, expected int, status text,
+            attempts int, next_attempt_at float8, last_status int, state jsonb, version int, updated_at float8,
+            events jsonb)
+        ), held AS (
+          UPDATE hookline_deliveries d
+          SET status = c.status, attempts = c.attempts, next_attempt_at = to_timestamp(c.next_attempt_at / 1000),
+              lease_owner = NULL, last_status = c.last_status, state = c.state, version = c.version,
+              updated_at = to_timestamp(c.updated_at / 1000)
+          FROM c
           WHERE d.id = c.id AND d.lease_owner = c.owner AND d.lease_count = c.lease_count AND d.version = c.expected
           RETURNING d.id
         ), streams AS (
           INSERT INTO hookline_events (stream_id, version, type, data)
-          SELECT stream, version, type, data
-          FROM jsonb_to_recordset(${json(
-            changes.flatMap((c) =>
-              c.events.map((event, i) => ({
-                stream: c.state.id,
-                version: c.expectedVersion + i + 1,
-                type: event._tag,
-                data: event
-              }))
-            )
-          )}::jsonb) AS r(stream text, version int, type text, data jsonb)
-          WHERE r.stream IN (SELECT id FROM held)
+          SELECT c.id, c.expected + e.position, e.event->>'_tag', e.event
+          FROM c CROSS JOIN LATERAL jsonb_array_elements(c.events) WITH ORDINALITY AS e(event, position)
+          WHERE c.id IN (SELECT id FROM held)
         ), attempts AS (
           INSERT INTO hookline_attempts
             (id, delivery_id, tenant, mode, attempted_at, status_code, failure, duration_ms, outcome)
-          SELECT id, delivery_id, tenant, mode, attempted_at, status_code, failure, duration_ms, outcome
-          FROM jsonb_to_recordset(${json(attemptRowsOf(changes))}::jsonb) AS r(id text, delivery_id text, tenant text,
-            mode text, attempted_at timestamptz, status_code int, failure text, duration_ms float8, outcome jsonb)
-          WHERE r.delivery_id IN (SELECT id FROM held)
+          SELECT e.event->>'attemptId', c.id, c.tenant, c.mode, to_timestamp((e.event->>'at')::float8 / 1000),
+            CASE WHEN e.event->'outcome'->>'_tag' = 'Response' THEN (e.event->'outcome'->>'status')::int END,
+            CASE WHEN e.event->'outcome'->>'_tag' = 'Failure' THEN e.event->'outcome'->>'kind' END,
+            (e.event->'outcome'->>'durationMs')::float8, e.event->'outcome'
+          FROM c CROSS JOIN LATERAL jsonb_array_elements(c.events) AS e(event)
+          WHERE e.event->>'_tag' = 'AttemptRecorded' AND c.id IN (SELECT id FROM held)
           ON CONFLICT (id) DO NOTHING
         )
         SELECT id FROM held`,

@@ -95,25 +95,47 @@ export const make = Effect.gen(function* () {
     })
   }
 
+  // A claim's deliveries share few subscriptions and events: each subscription's state and each event's data is
+  // read (and parsed) once, and the works of one event share one event object.
   const work = (leases: ReadonlyArray<Lease>) =>
     Effect.gen(function* () {
       if (leases.length === 0) return []
       const ids = leases.map((lease) => lease.deliveryId)
       const rows = yield* sql<
-        EventRow & { readonly delivery: Delivery.Delivery; readonly subscription: Subscription.Subscription }
+        Omit<EventRow, "data"> & {
+          readonly delivery: Delivery.Delivery
+          readonly subscription_id: string
+          readonly first_of_subscription: boolean
+          readonly subscription: Subscription.Subscription | null
+          readonly first_of_event: boolean
+          readonly data: PublishedEvent.PublishedEvent["data"]
+        }
       >`
-        SELECT d.state AS delivery, s.state AS subscription, e.id, e.tenant, e.mode, e.type, e.data,
-               e.resource_id, e.account_id, e.idempotency_key, e.occurred_at
+        SELECT d.state AS delivery, d.subscription_id,
+               row_number() OVER (PARTITION BY d.subscription_id) = 1 AS first_of_subscription,
+               row_number() OVER (PARTITION BY d.event_id) = 1 AS first_of_event,
+               CASE WHEN row_number() OVER (PARTITION BY d.subscription_id) = 1 THEN s.state END AS subscription,
+               CASE WHEN row_number() OVER (PARTITION BY d.event_id) = 1 THEN e.data END AS data,
+               e.id, e.tenant, e.mode, e.type, e.resource_id, e.account_id, e.idempotency_key, e.occurred_at
         FROM hookline_deliveries d
         JOIN hookline_published_events e ON e.id = d.event_id
         JOIN hookline_subscriptions s ON s.id = d.subscription_id
         WHERE d.id = ANY(${ids}::text[])`
+      const subscriptions = new Map<string, Subscription.Subscription>()
+      const events = new Map<string, PublishedEvent.PublishedEvent>()
+      for (const row of rows) {
+        if (row.first_of_subscription && row.subscription !== null)
+          subscriptions.set(row.subscription_id, row.subscription)
+        if (row.first_of_event) events.set(row.id, toEvent(row))
+      }
       const byId = new Map(rows.map((row) => [row.delivery.id, row]))
       return leases.flatMap((lease): ReadonlyArray<Work> => {
         const row = byId.get(lease.deliveryId)
-        return row === undefined
+        const subscription = row === undefined ? undefined : subscriptions.get(row.subscription_id)
+        const event = row === undefined ? undefined : events.get(row.id)
+        return row === undefined || subscription === undefined || event === undefined
           ? []
-          : [{ lease, delivery: row.delivery, subscription: row.subscription, event: toEvent(row) }]
+          : [{ lease, delivery: row.delivery, subscription, event }]
       })
     }).pipe(Effect.mapError(toStoreError))
 

@@ -134,33 +134,53 @@ type Events = Result.Result<ReadonlyArray<Event>, Error>
 
 const none: Events = Result.succeed([])
 
-const recordAttempt = (command: typeof RecordAttempt.Type, state: Delivery): Events =>
-  Result.gen(function* () {
-    const policy = yield* Validation.decode(RetryPolicy.Policy, command.policy ?? RetryPolicy.defaultPolicy, "policy")
-    yield* Validation.decode(RetryPolicy.JitterSample, command.jitter, "jitter")
-    const { at, outcome } = command
-    // At-least-once workers may report the same attempt twice; the log keeps it once.
-    if (state.attempts.some((a) => a.attemptId === command.attemptId)) return []
-    const recorded: Event = { _tag: "AttemptRecorded", attemptId: command.attemptId, outcome, at }
-    // A late report (the delivery already finished, or was cancelled) is logged and changes nothing else.
-    if (state.status !== "pending") return [recorded]
-    if (state.manual) {
-      const kind = RetryPolicy.classify(outcome)
-      const reason = kind === "gone" ? "gone" : "retry_failed"
-      return [recorded, kind === "success" ? { _tag: "Succeeded", at } : { _tag: "Exhausted", reason, at }]
-    }
-    const next = RetryPolicy.next(policy, state.automaticAttempts + 1, outcome, at, command.jitter)
-    switch (next._tag) {
-      case "Succeeded":
-        return [recorded, { _tag: "Succeeded", at }]
-      case "Gone":
-        return [recorded, { _tag: "Exhausted", reason: "gone", at }]
-      case "Exhausted":
-        return [recorded, { _tag: "Exhausted", reason: "attempts_exhausted", at }]
-      case "Retry":
-        return [recorded, { _tag: "RetryScheduled", retryAt: Math.min(maxTimestamp, at + next.delayMs), at }]
-    }
-  })
+// A worker passes the same policy with every attempt it records: each policy value is checked once.
+const checkedPolicies = new WeakSet<RetryPolicy.Policy>()
+const checkPolicy = (policy: RetryPolicy.Policy): Result.Result<RetryPolicy.Policy, ValidationFailed> => {
+  if (checkedPolicies.has(policy)) return Result.succeed(policy)
+  const decoded = Validation.decode(RetryPolicy.Policy, policy, "policy")
+  if (Result.isSuccess(decoded)) checkedPolicies.add(policy)
+  return decoded
+}
+
+// The schema's rule, [0, 1), checked directly; anything else gets the schema's own error.
+const checkJitter = (jitter: number): Result.Result<number, ValidationFailed> =>
+  jitter >= 0 && jitter < 1 ? Result.succeed(jitter) : Validation.decode(RetryPolicy.JitterSample, jitter, "jitter")
+
+const recordAttempt = (command: typeof RecordAttempt.Type, state: Delivery): Events => {
+  const policy = checkPolicy(command.policy ?? RetryPolicy.defaultPolicy)
+  if (Result.isFailure(policy)) return Result.fail(policy.failure)
+  const jitter = checkJitter(command.jitter)
+  if (Result.isFailure(jitter)) return Result.fail(jitter.failure)
+  const { at, outcome } = command
+  // At-least-once workers may report the same attempt twice; the log keeps it once.
+  if (state.attempts.some((a) => a.attemptId === command.attemptId)) return none
+  const recorded: Event = { _tag: "AttemptRecorded", attemptId: command.attemptId, outcome, at }
+  // A late report (the delivery already finished, or was cancelled) is logged and changes nothing else.
+  if (state.status !== "pending") return Result.succeed([recorded])
+  if (state.manual) {
+    const kind = RetryPolicy.classify(outcome)
+    const reason = kind === "gone" ? "gone" : "retry_failed"
+    return Result.succeed([
+      recorded,
+      kind === "success" ? { _tag: "Succeeded", at } : { _tag: "Exhausted", reason, at }
+    ])
+  }
+  const next = RetryPolicy.next(policy.success, state.automaticAttempts + 1, outcome, at, jitter.success)
+  switch (next._tag) {
+    case "Succeeded":
+      return Result.succeed([recorded, { _tag: "Succeeded", at }])
+    case "Gone":
+      return Result.succeed([recorded, { _tag: "Exhausted", reason: "gone", at }])
+    case "Exhausted":
+      return Result.succeed([recorded, { _tag: "Exhausted", reason: "attempts_exhausted", at }])
+    case "Retry":
+      return Result.succeed([
+        recorded,
+        { _tag: "RetryScheduled", retryAt: Math.min(maxTimestamp, at + next.delayMs), at }
+      ])
+  }
+}
 
 /** Decides one command. Never throws; every failure is a typed domain error. */
 export const decide = (command: Command, state: State): Events => {

@@ -17,7 +17,7 @@ import * as Delivery from "@hookline/domain/Delivery"
 import { DeliveryQueue, type Lease } from "@hookline/domain/DeliveryQueue"
 import { DeliveryStore, type Settle, type Work } from "@hookline/domain/DeliveryStore"
 import * as Envelope from "@hookline/domain/Envelope"
-import * as Ids from "@hookline/domain/Ids"
+import type * as Ids from "@hookline/domain/Ids"
 import * as Profile from "@hookline/domain/Profile"
 import * as RetryPolicy from "@hookline/domain/RetryPolicy"
 import { Sealer } from "@hookline/domain/Sealer"
@@ -28,21 +28,7 @@ import type { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import { TokenSource } from "@hookline/domain/TokenSource"
 import { Transport } from "@hookline/domain/Transport"
-import {
-  Clock,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Fiber,
-  Layer,
-  Option,
-  Random,
-  Ref,
-  Result,
-  Semaphore,
-  Stream
-} from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Random, Result, Stream } from "effect"
 import { type Mac, SecureRandom } from "effect/crypto"
 import * as SettleBatcher from "./SettleBatcher.ts"
 
@@ -110,48 +96,107 @@ const oauthCredentials = Effect.fnUntraced(function* (auth: Profile.OutboundAuth
   }
 })
 
-/** Builds, signs and sends one attempt; on a 401 with outbound OAuth, refreshes the token once and retries. */
-export const attempt = Effect.fnUntraced(function* (work: Work) {
-  const transport = yield* Transport
-  const now = yield* Clock.currentTimeMillis
+/** The services an attempt and its record use, read once per worker instead of once per delivery. */
+interface Hot {
+  readonly clock: Clock.Clock
+  readonly random: Random.Random
+  readonly ids: SecureRandom.SecureRandom["Service"]
+  readonly observe: (report: AttemptReport) => Effect.Effect<void>
+}
+
+const hotServices: Effect.Effect<Hot, never, SecureRandom.SecureRandom> = Effect.gen(function* () {
+  return {
+    clock: yield* Clock.Clock,
+    random: yield* Random.Random,
+    ids: yield* SecureRandom.SecureRandom,
+    observe: yield* AttemptObserver
+  }
+})
+
+// Bodies by envelope kind and event: the deliveries of one event (claimed together, sharing one event object) are
+// serialised once per envelope.
+const bodies = new Map<Profile.EnvelopeKind, WeakMap<Work["event"], string>>()
+const bodyOf = (kind: Profile.EnvelopeKind, event: Work["event"]): string => {
+  let byEvent = bodies.get(kind)
+  if (byEvent === undefined) {
+    byEvent = new WeakMap()
+    bodies.set(kind, byEvent)
+  }
+  let body = byEvent.get(event)
+  if (body === undefined) {
+    body = Envelope.encode(kind, event)
+    byEvent.set(event, body)
+  }
+  return body
+}
+
+const attemptWith = (hot: Hot, transport: Transport["Service"], work: Work) => {
+  const now = hot.clock.currentTimeMillisUnsafe()
   const { delivery, subscription, event } = work
-  const body = Envelope.encode(subscription.profile.envelope, event)
-  const signed = yield* Signature.headers(
+  const body = bodyOf(subscription.profile.envelope, event)
+  const signing = Signature.headers(
     delivery.id,
     Math.floor(now / 1000),
     body,
     Subscription.validSecrets(subscription, now)
   ).pipe(Effect.orDie)
+  const auth = subscription.profile.auth
+  if (auth === undefined) {
+    return Effect.flatMap(signing, (signed) =>
+      transport.send({
+        url: subscription.target.url,
+        method: subscription.target.method,
+        headers: { "content-type": Envelope.contentType, ...signed },
+        body
+      })
+    )
+  }
+  return Effect.flatMap(signing, (signed) => withOAuth(hot, transport, work, auth, body, signed))
+}
+
+/** An attempt with outbound OAuth: on a 401, refreshes the token once and retries. */
+const withOAuth = Effect.fnUntraced(function* (
+  hot: Hot,
+  transport: Transport["Service"],
+  work: Work,
+  auth: Profile.OutboundAuth,
+  body: string,
+  signed: Signature.Headers
+) {
+  const { subscription } = work
   const request = (extra: Record<string, string>): Attempt.Request => ({
     url: subscription.target.url,
     method: subscription.target.method,
     headers: { "content-type": Envelope.contentType, ...signed, ...extra },
     body
   })
-  const auth = subscription.profile.auth
-  if (auth === undefined) return yield* transport.send(request({}))
-
-  const started = yield* Clock.currentTimeMillis
+  const started = hot.clock.currentTimeMillisUnsafe()
   const tokens = yield* TokenSource
-  const failed = (kind: Attempt.FailureKind, message: string) =>
-    Effect.map(
-      Clock.currentTimeMillis,
-      (now): Attempt.Outcome => ({ _tag: "Failure", kind, message, durationMs: now - started })
-    )
+  const failed = (kind: Attempt.FailureKind, message: string): Attempt.Outcome => ({
+    _tag: "Failure",
+    kind,
+    message,
+    durationMs: hot.clock.currentTimeMillisUnsafe() - started
+  })
   const credentials = yield* Effect.result(oauthCredentials(auth))
-  if (Result.isFailure(credentials)) return yield* failed("oauth_invalid_client", credentials.failure.message)
+  if (Result.isFailure(credentials)) return failed("oauth_invalid_client", credentials.failure.message)
   const send = Effect.gen(function* () {
     const token = yield* tokens.token(credentials.success)
     const [name, value] = Profile.authHeader(auth, token)
     return { token, outcome: yield* transport.send(request({ [name.toLowerCase()]: value })) }
   })
   const first = yield* Effect.result(send)
-  if (Result.isFailure(first)) return yield* failed(first.failure.kind, first.failure.message)
+  if (Result.isFailure(first)) return failed(first.failure.kind, first.failure.message)
   if (first.success.outcome._tag !== "Response" || first.success.outcome.status !== 401) return first.success.outcome
   // The receiver refused our token: drop it, fetch a new one, retry this attempt once.
   yield* tokens.invalidate(credentials.success, first.success.token)
   const second = yield* Effect.result(send)
-  return Result.isFailure(second) ? yield* failed(second.failure.kind, second.failure.message) : second.success.outcome
+  return Result.isFailure(second) ? failed(second.failure.kind, second.failure.message) : second.success.outcome
+})
+
+/** Builds, signs and sends one attempt; on a 401 with outbound OAuth, refreshes the token once and retries. */
+export const attempt = Effect.fnUntraced(function* (work: Work) {
+  return yield* attemptWith(yield* hotServices, yield* Transport, work)
 })
 
 /** The subscription-level consequence of an attempt, if any: auto-disable bookkeeping or 410 Gone. */
@@ -175,6 +220,43 @@ const subscriptionCommand = (
   return Result.isSuccess(decided) && decided.success.length > 0 ? command : undefined
 }
 
+const recordWith = (
+  hot: Hot,
+  work: Work,
+  outcome: Attempt.Outcome,
+  options: Options,
+  settle: (change: Settle) => Effect.Effect<boolean, StoreError>
+) =>
+  Effect.flatMap(hot.ids.ulid, (ulid) => {
+    const at = hot.clock.currentTimeMillisUnsafe()
+    const command: Delivery.Command = {
+      _tag: "RecordAttempt",
+      deliveryId: work.delivery.id,
+      attemptId: `att_${ulid.toLowerCase()}` as Ids.AttemptId,
+      outcome,
+      jitter: hot.random.nextDoubleUnsafe(),
+      policy: options.policy,
+      at
+    }
+    const decided = Decider.handle(Delivery.decider, work.delivery, command)
+    if (Result.isFailure(decided) || decided.success.state === null) {
+      return Effect.logWarning("delivery decision refused", { delivery: work.delivery.id })
+    }
+    const { events, state } = decided.success
+    return Effect.flatMap(
+      settle({ lease: work.lease, expectedVersion: work.delivery.version, events, state }),
+      (settled) => {
+        const observed = hot.observe({ work, outcome, state, settled })
+        const follow = settled ? subscriptionCommand(work, outcome, at, options) : undefined
+        if (follow === undefined) return observed
+        return Subscriptions.execute(work.subscription.owner, follow).pipe(
+          Effect.catch((error) => Effect.logWarning("subscription update failed", { error: error._tag })),
+          Effect.andThen(observed)
+        )
+      }
+    )
+  })
+
 /**
  * Stores the consequences of `outcome`, one attempt of `work`: the delivery's
  * decision through `settle` (by default the store's own), then the
@@ -187,39 +269,7 @@ export const record = Effect.fnUntraced(function* (
   settle?: (change: Settle) => Effect.Effect<boolean, StoreError>
 ) {
   const store = yield* DeliveryStore
-  const at = yield* Clock.currentTimeMillis
-  const jitter = yield* Random.next
-  const command: Delivery.Command = {
-    _tag: "RecordAttempt",
-    deliveryId: work.delivery.id,
-    attemptId: yield* Ids.generate("att"),
-    outcome,
-    jitter,
-    policy: options.policy,
-    at
-  }
-  const decided = Decider.handle(Delivery.decider, work.delivery, command)
-  if (Result.isFailure(decided) || decided.success.state === null) {
-    yield* Effect.logWarning("delivery decision refused", { delivery: work.delivery.id })
-    return
-  }
-  const { events, state } = decided.success
-  const settled = yield* (settle ?? store.settle)({
-    lease: work.lease,
-    expectedVersion: work.delivery.version,
-    events,
-    state
-  })
-  if (settled) {
-    const follow = subscriptionCommand(work, outcome, at, options)
-    if (follow !== undefined) {
-      yield* Subscriptions.execute(work.subscription.owner, follow).pipe(
-        Effect.catch((error) => Effect.logWarning("subscription update failed", { error: error._tag }))
-      )
-    }
-  }
-  const observe = yield* AttemptObserver
-  yield* observe({ work, outcome, state, settled })
+  return yield* recordWith(yield* hotServices, work, outcome, options, settle ?? store.settle)
 })
 
 /** Makes one attempt of `work` and stores its consequences. */
@@ -238,6 +288,19 @@ export class DeliveryWorker extends Context.Service<
   }
 >()("hookline/server/DeliveryWorker") {}
 
+/** Claims in flight at once per worker (see the claim loop). */
+const claimers = 2
+
+/** One subscription's share of the worker's slots. */
+interface Lane {
+  /** Attempts of this subscription sending now. */
+  active: number
+  /** Claimed works of this subscription whose attempt has not ended. */
+  users: number
+  /** How many may send at once (1 for an ordered subscription). */
+  readonly limit: number
+}
+
 const makeOwner = Effect.map(
   SecureRandom.SecureRandom.use((r) => r.ulid),
   (id) => `worker-${id.toLowerCase()}`
@@ -255,30 +318,37 @@ export const layer = (settings: Partial<Options> = {}) =>
       const options: Options = { ...defaults, owner: yield* makeOwner, ...settings }
       const queue = yield* DeliveryQueue
       const store = yield* DeliveryStore
-      const context = yield* Effect.context<
-        Transport | TokenSource | Sealer | Mac.Mac | SecureRandom.SecureRandom | DeliveryStore | SubscriptionStore
-      >()
-      const global = yield* Semaphore.make(options.concurrency)
-      const perSubscription = new Map<string, { readonly semaphore: Semaphore.Semaphore; users: number }>()
+      const hot = yield* hotServices
+      const transport = yield* Transport
       // Leases being worked on by this process, released on shutdown if still unsettled.
       const inFlight = new Map<string, Lease>()
       // Claimed work whose attempt has not ended: at most `concurrency` of them are sending, the rest wait for a
       // slot (a prefetched batch, so a slot never waits for a claim); the settle after each runs outside that bound.
       let attempting = 0
+      let sending = 0
+      // Claimed work waiting for a slot, oldest first.
+      const waiting: Array<Work> = []
+      // Per subscription: attempts sending now, claimed works not yet ended, and how many may send at once.
+      const lanes = new Map<string, Lane>()
       // Set when shutdown begins: work that has not started its attempt by then is handed back, not attempted.
-      let stoppingNow = false
+      let stopping = false
       const unstarted: Array<Lease> = []
-      const wakeUp = yield* Ref.make(yield* Deferred.make<void>())
-      const stopping = yield* Ref.make(false)
+      // Attempt fibers (detached, so a finished one costs no supervision): shutdown interrupts those past its deadline.
+      const running = new Set<Fiber.Fiber<void>>()
+      let wakeUp = Deferred.makeUnsafe<void>()
       // Claim again once this many slots are free: a backlog drains in batches, not one claim per finished attempt.
       const refill = Math.max(1, Math.floor(Math.min(options.concurrency, options.batchSize) / 4))
-      let waitingForSlots = false
+      // Claim loops sleeping until enough slots are free, and slots promised to claims still running.
+      let waitingForSlots = 0
+      let reserved = 0
       const batcher = yield* SettleBatcher.make({ maxBatch: options.settleBatchSize })
 
-      const wake = Effect.gen(function* () {
-        const next = yield* Deferred.make<void>()
-        yield* Deferred.succeed(yield* Ref.getAndSet(wakeUp, next), undefined)
-      })
+      const wakeNow = () => {
+        const signal = wakeUp
+        wakeUp = Deferred.makeUnsafe<void>()
+        Deferred.doneUnsafe(signal, Effect.void)
+      }
+      const wake = Effect.sync(wakeNow)
       // Waits on the signal current when the round began, so a wake during the round is never lost.
       const sleepOn = (signal: Deferred.Deferred<void>) =>
         Deferred.await(signal).pipe(Effect.timeoutOption(Duration.millis(options.pollMs)), Effect.asVoid)
@@ -288,56 +358,107 @@ export const layer = (settings: Partial<Options> = {}) =>
           options.concurrency + options.batchSize - attempting,
           options.concurrency + 2 * options.batchSize - inFlight.size
         )
-      const slotFreed = Effect.suspend(() => (waitingForSlots && capacity() >= refill ? wake : Effect.void))
+      const slotFreed = () => {
+        if (waitingForSlots > 0 && capacity() - reserved >= refill) wakeNow()
+      }
 
-      const slotFor = (work: Work) => {
-        const key = work.subscription.id
-        let entry = perSubscription.get(key)
-        if (entry === undefined) {
-          entry = { semaphore: Semaphore.makeUnsafe(work.subscription.ordered ? 1 : options.perSubscription), users: 0 }
-          perSubscription.set(key, entry)
+      const laneOf = (work: Work): Lane => {
+        let lane = lanes.get(work.subscription.id)
+        if (lane === undefined) {
+          lane = { active: 0, users: 0, limit: work.subscription.ordered ? 1 : options.perSubscription }
+          lanes.set(work.subscription.id, lane)
         }
-        entry.users++
-        const held = entry
-        return held.semaphore.withPermits(1)
+        return lane
       }
-      const doneWith = (work: Work) => {
-        const entry = perSubscription.get(work.subscription.id)
-        if (entry !== undefined && --entry.users === 0) perSubscription.delete(work.subscription.id)
+      // A claimed work is done with its slot: attempted, or handed back unstarted.
+      const leaveLane = (work: Work, lane: Lane) => {
+        attempting--
+        if (--lane.users === 0) lanes.delete(work.subscription.id)
+      }
+      const handBack = () => {
+        for (const work of waiting.splice(0)) {
+          leaveLane(work, laneOf(work))
+          inFlight.delete(work.lease.deliveryId)
+          unstarted.push(work.lease)
+        }
+      }
+      // Takes the waiting works that may send now, oldest first within the global and per-subscription limits.
+      const startable = (): Array<Work> => {
+        if (stopping) {
+          handBack()
+          return []
+        }
+        const ready: Array<Work> = []
+        for (let i = 0; i < waiting.length && sending < options.concurrency; ) {
+          const work = waiting[i] as Work
+          const lane = laneOf(work)
+          if (lane.active < lane.limit) {
+            waiting.splice(i, 1)
+            lane.active++
+            sending++
+            ready.push(work)
+          } else i++
+        }
+        return ready
       }
 
-      // `attempting` was counted when the work was handed out; it is uncounted once, when the attempt ends.
-      const run = (work: Work) => {
+      type Needs =
+        | Transport
+        | TokenSource
+        | Sealer
+        | Mac.Mac
+        | SecureRandom.SecureRandom
+        | DeliveryStore
+        | SubscriptionStore
+      // One fiber per attempt: send, free the slot (starting the next waiting work), then record and settle.
+      const deliver = (work: Work): Effect.Effect<void, never, Needs> => {
+        const lane = laneOf(work)
         let counted = true
-        const attemptEnded = Effect.suspend(() => {
-          if (!counted) return Effect.void
+        // `sending` was counted when the work started; it is uncounted once, when the attempt ends.
+        const attemptEnded = (): boolean => {
+          if (!counted) return false
           counted = false
-          attempting--
-          return slotFreed
-        })
-        const send = global
-          .withPermits(1)(
-            Effect.suspend(() =>
-              stoppingNow
-                ? Effect.succeed(undefined)
-                : slotFor(work)(attempt(work)).pipe(Effect.ensuring(Effect.sync(() => doneWith(work))))
+          sending--
+          lane.active--
+          leaveLane(work, lane)
+          return true
+        }
+        return Effect.suspend(() => attemptWith(hot, transport, work)).pipe(
+          Effect.flatMap((outcome) =>
+            Effect.andThen(
+              Effect.suspend(() => {
+                attemptEnded()
+                slotFreed()
+                return startReady
+              }),
+              recordWith(hot, work, outcome, options, batcher.settle)
             )
-          )
-          .pipe(Effect.ensuring(attemptEnded))
-        return Effect.gen(function* () {
-          const outcome = yield* send
-          if (outcome === undefined) return unstarted.push(work.lease)
-          yield* record(work, outcome, options, batcher.settle)
-        }).pipe(
+          ),
           Effect.catchCause((cause) => Effect.logError("delivery attempt failed", cause)),
           Effect.ensuring(
-            attemptEnded.pipe(
-              Effect.andThen(Effect.sync(() => inFlight.delete(work.lease.deliveryId))),
-              Effect.andThen(slotFreed)
-            )
+            Effect.suspend(() => {
+              const ended = attemptEnded()
+              inFlight.delete(work.lease.deliveryId)
+              slotFreed()
+              return ended ? startReady : Effect.void
+            })
           )
         )
       }
+      const startReady: Effect.Effect<void, never, Needs> = Effect.suspend(() => {
+        const ready = startable()
+        if (ready.length === 0) return Effect.void
+        // Started at once (up to its request being written) rather than scheduled: one hop less per attempt.
+        return Effect.forEach(
+          ready,
+          (work) =>
+            Effect.map(Effect.forkDetach(deliver(work), { startImmediately: true }), (fiber) => {
+              running.add(fiber)
+              fiber.addObserver(() => running.delete(fiber))
+            }),
+          { discard: true }
+        )
+      })
 
       const round = Effect.fnUntraced(function* (limit: number) {
         const leases = yield* queue.claim({
@@ -359,51 +480,71 @@ export const layer = (settings: Partial<Options> = {}) =>
           }
           inFlight.set(work.lease.deliveryId, work.lease)
           attempting++
-          yield* Effect.forkDetach(run(work).pipe(Effect.provideContext(context)))
+          laneOf(work).users++
+          waiting.push(work)
         }
+        yield* startReady
         // Over its rate limit: back in the queue for the next one-second window, no attempt made.
         if (throttled.length > 0) yield* queue.defer(throttled, 1000 - ((yield* Clock.currentTimeMillis) % 1000))
         return leases.length
       })
 
-      const loop = Effect.gen(function* () {
-        while (!(yield* Ref.get(stopping))) {
-          const signal = yield* Ref.get(wakeUp)
-          const free = capacity()
-          if (free < refill) {
-            // Busy: wait until enough attempts finish (they wake us), or the poll.
-            waitingForSlots = true
-            yield* sleepOn(signal)
-            waitingForSlots = false
-            continue
+      // A claim waits on the database (its statement, its commit) far longer than the worker takes to start a batch:
+      // with a backlog, `claimers` loops claim side by side, each taking up to one batch of the capacity the others
+      // left. Without one (the last claim came back short), only the first claims: a wake-up costs one claim.
+      let backlog = false
+      const claimLoop = (index: number) =>
+        Effect.gen(function* () {
+          while (!stopping) {
+            const signal = wakeUp
+            if (index > 0 && !backlog) {
+              yield* sleepOn(signal)
+              continue
+            }
+            const free = capacity() - reserved
+            if (free < refill) {
+              // Busy: wait until enough attempts finish (they wake us), or the poll.
+              waitingForSlots++
+              yield* sleepOn(signal)
+              waitingForSlots--
+              continue
+            }
+            const limit = Math.min(free, options.batchSize)
+            reserved += limit
+            const claimed = yield* round(limit).pipe(
+              Effect.catch((error) => Effect.as(Effect.logWarning("claim failed", { error: error.message }), 0)),
+              Effect.ensuring(Effect.sync(() => (reserved -= limit)))
+            )
+            // A full batch suggests more is due: go again at once; otherwise sleep until NOTIFY or the poll.
+            backlog = claimed === limit
+            if (claimed < limit) yield* sleepOn(signal)
           }
-          const limit = Math.min(free, options.batchSize)
-          const claimed = yield* round(limit).pipe(
-            Effect.catch((error) => Effect.as(Effect.logWarning("claim failed", { error: error.message }), 0))
-          )
-          // A full batch suggests more is due: go again at once; otherwise sleep until NOTIFY or the poll.
-          if (claimed < limit) yield* sleepOn(signal)
-        }
-      })
+        })
 
       const notifications = yield* Effect.serviceOption(PgNotifications)
       if (Option.isSome(notifications)) {
         const stream = yield* notifications.value.subscribe(workChannel).pipe(Effect.orDie)
         yield* Effect.forkScoped(Stream.runForEach(stream, () => wake))
       }
-      const fiber = yield* Effect.forkScoped(loop)
+      const fibers: Array<Fiber.Fiber<void>> = []
+      for (let i = 0; i < claimers; i++) fibers.push(yield* Effect.forkScoped(claimLoop(i)))
 
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
-          yield* Ref.set(stopping, true)
-          stoppingNow = true
-          yield* wake
-          yield* Fiber.await(fiber).pipe(Effect.timeoutOption(Duration.millis(options.shutdownMs)))
+          stopping = true
+          handBack()
+          wakeNow()
+          yield* Fiber.awaitAll(fibers).pipe(Effect.timeoutOption(Duration.millis(options.shutdownMs)))
+          // The last round may have claimed more after the first hand-back.
+          handBack()
           // Wait for in-flight attempts, then hand back whatever is left.
           yield* Effect.gen(function* () {
             while (inFlight.size > 0) yield* Effect.sleep("20 millis")
           }).pipe(Effect.timeoutOption(Duration.millis(options.shutdownMs)))
+          // Past the deadline: stop what still runs (a stopped worker sends nothing more), then hand its leases back
+          // (taken first: an interrupted attempt forgets its lease as it ends).
           const left = [...unstarted, ...inFlight.values()]
+          yield* Fiber.interruptAll(running)
           if (left.length > 0) yield* Effect.ignore(queue.release(left))
         })
       )
