@@ -35,8 +35,8 @@ const childrenOf = (pid: number): ReadonlyArray<number> => {
     .filter((child) => child > 0)
 }
 
-/** Polls `check` every 100 ms until it holds, failing after `seconds`. */
-const eventually = (what: string, seconds: number, check: () => Promise<boolean> | boolean) =>
+/** Polls `check` every 100 ms until it holds or `seconds` pass; true if it held. */
+const within = (seconds: number, check: () => Promise<boolean> | boolean) =>
   Effect.promise(async () => {
     const deadline = Date.now() + seconds * 1000
     while (Date.now() < deadline) {
@@ -44,7 +44,7 @@ const eventually = (what: string, seconds: number, check: () => Promise<boolean>
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     return false
-  }).pipe(Effect.tap((held) => Effect.sync(() => assert.isTrue(held, `${what} within ${seconds} s`))))
+  })
 
 const answers = (url: string) =>
   fetch(url).then(
@@ -71,17 +71,34 @@ describePostgres("serve --processes", (it) => {
                 HOOKLINE_PORT: String(port),
                 HOOKLINE_HOST: "127.0.0.1",
                 HOOKLINE_ADMIN_TOKEN: "cluster-admin-token-0123456789",
-                HOOKLINE_LOG_LEVEL: "Warn"
+                HOOKLINE_LOG_LEVEL: "Info"
               },
-              stdio: "ignore"
+              stdio: ["ignore", "pipe", "pipe"]
             })
           ),
           (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
         )
         const pid = supervisor.pid ?? 0
+        // What the supervisor and its copies print, shown when an expectation fails.
+        let output = ""
+        const collect = (chunk: Buffer) => {
+          output += chunk.toString()
+        }
+        supervisor.stdout?.on("data", collect)
+        supervisor.stderr?.on("data", collect)
+        // The supervisor says when each copy is up (listening); the copies' own lines are in `output` too.
+        const ready = () => output.split('"message":"process ready"').length - 1
+        const eventually = (what: string, seconds: number, check: () => Promise<boolean> | boolean) =>
+          within(seconds, check).pipe(
+            Effect.tap((held) =>
+              Effect.sync(() =>
+                assert.isTrue(held, `${what} within ${seconds} s; processes ${childrenOf(pid)}; output:\n${output}`)
+              )
+            )
+          )
         const readyz = `http://127.0.0.1:${port}/readyz`
         yield* eventually("both copies up and ready", 60, async () => {
-          return childrenOf(pid).length === 2 && (await answers(readyz)) === 200
+          return ready() === 2 && childrenOf(pid).length === 2 && (await answers(readyz)) === 200
         })
         const first = childrenOf(pid)
         const statuses = yield* Effect.promise(() =>
@@ -93,7 +110,7 @@ describePostgres("serve --processes", (it) => {
         process.kill(killed, "SIGKILL")
         yield* eventually("the killed copy replaced", 30, async () => {
           const now = childrenOf(pid)
-          return now.length === 2 && !now.includes(killed) && (await answers(readyz)) === 200
+          return ready() === 3 && now.length === 2 && !now.includes(killed) && (await answers(readyz)) === 200
         })
 
         supervisor.kill("SIGTERM")
@@ -105,6 +122,24 @@ describePostgres("serve --processes", (it) => {
       }),
     { timeout: 120_000 }
   )
+})
+
+describe("serve --processes with copies that cannot come up", () => {
+  plainIt("stops them all and exits 1, naming the copy, when one dies before it is ready", () => {
+    // Nothing listens on port 1 of loopback: each copy's first connection is refused at once.
+    const run = ChildProcess.spawnSync(process.execPath, [main, "serve", "--no-worker", "--processes", "2"], {
+      env: {
+        ...process.env,
+        DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
+        HOOKLINE_PORT: "18090",
+        HOOKLINE_LOG_LEVEL: "Warn"
+      },
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    assert.strictEqual(run.status, 1, run.stderr)
+    assert.match(run.stderr, /process [01] exited with code 1 before it was ready/)
+  })
 })
 
 describe("serve --processes on the embedded store", () => {

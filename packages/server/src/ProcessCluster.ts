@@ -82,12 +82,21 @@ const runCopy = (index: number, readiness: Readiness, stopTimeout: Duration.Dura
         Effect.sync(() => cluster.fork({ HOOKLINE_PROCESS_INDEX: String(index) })),
         (worker) => stop(worker, stopTimeout)
       )
-      let ready = false
-      worker.once(readiness, () => {
-        ready = true
+      const came = yield* Effect.callback<Ended | "ready">((resume) => {
+        const onReady = () => {
+          worker.off("exit", onExit)
+          resume(Effect.succeed("ready"))
+        }
+        const onExit = (code: number | null, signal: string | null) => {
+          worker.off(readiness, onReady)
+          resume(Effect.succeed({ code, signal }))
+        }
+        worker.once(readiness, onReady)
+        worker.once("exit", onExit)
       })
+      if (came !== "ready") return yield* new CopyFailed({ index, exitCode: came.code, signal: came.signal })
+      yield* Effect.logInfo("process ready").pipe(Effect.annotateLogs({ process: index, pid: worker.process.pid }))
       const { code, signal } = yield* ended(worker)
-      if (!ready) return yield* new CopyFailed({ index, exitCode: code, signal })
       yield* Effect.logWarning("process exited; starting it again").pipe(
         Effect.annotateLogs({ process: index, code, signal })
       )
