@@ -59,6 +59,12 @@ export interface Options {
   readonly httpTimeoutMs?: number
   /** Requests per window per credential on the HTTP API; 0 turns limiting off (default 600 per 60 s). */
   readonly rateLimit?: { readonly limit: number; readonly windowSeconds: number }
+  /**
+   * How long the HTTP API answers a found API key or OAuth client from memory, in ms (default 10000; 0: every
+   * request reads the store). Revocations reach every process at once by `NOTIFY`; this bounds one whose
+   * notification was lost, as `HOOKLINE_CREDENTIAL_CACHE_MS` does.
+   */
+  readonly credentialCacheMs?: number
 }
 
 /** Who a call acts for: the host's tenant id and the mode (default `live`). */
@@ -105,6 +111,7 @@ export const settingsOf = (options: Options): Partial<Config.Settings> => {
     ...optional("host", http.host),
     ...optional("httpTimeoutMs", options.httpTimeoutMs),
     ...optional("rateLimit", options.rateLimit),
+    ...optional("credentialCacheMs", options.credentialCacheMs),
     allowHttp: options.allowHttp ?? false,
     allowTargets: Option.fromUndefinedOr(options.allowTargets),
     resolve: Option.fromUndefinedOr(options.resolve),
