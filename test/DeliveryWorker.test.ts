@@ -4,10 +4,6 @@
  * `standardwebhooks` package, as a subscriber would.
  */
 import { assert } from "@effect/vitest"
-import * as AddressGuard from "@hookline/adapters/AddressGuard"
-import * as AesGcmSealer from "@hookline/adapters/AesGcmSealer"
-import * as OAuthClientCredentials from "@hookline/adapters/OAuthClientCredentials"
-import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
 import * as Deliveries from "@hookline/domain/Deliveries"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
@@ -16,31 +12,17 @@ import { Sealer } from "@hookline/domain/Sealer"
 import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import * as DeliveryWorker from "@hookline/server/DeliveryWorker"
-import { Effect, Layer, Schema } from "effect"
-import { Mac } from "effect/crypto"
+import { Effect, Layer } from "effect"
 import { Webhook } from "standardwebhooks"
 import { describeStores } from "./Databases.ts"
 import { createSubscription, event, owner, stores } from "./Fixtures.ts"
+import * as LoopbackOutbound from "./LoopbackOutbound.ts"
 import * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
 import * as TokenEndpoint from "./receivers/TokenEndpoint.ts"
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-const loopbackOnly: AddressGuard.Policy = {
-  allow: Schema.decodeUnknownSync(AddressGuard.AllowTargetsFromString)("127.0.0.1/32"),
-  pins: [],
-  allowHttp: true
-}
-
-const delivery = Layer.mergeAll(
-  UndiciTransport.layer({ policy: loopbackOnly, timeout: "2 seconds" }),
-  AesGcmSealer.layer(AesGcmSealer.generateKey()),
-  Mac.layerWebCrypto
-).pipe(
-  Layer.provideMerge(
-    OAuthClientCredentials.layer().pipe(Layer.provide(UndiciTransport.layer({ policy: loopbackOnly })))
-  )
-)
+const delivery = LoopbackOutbound.layer("2 seconds")
 
 const worker = DeliveryWorker.layer({
   pollMs: 50,

@@ -7,34 +7,20 @@
 import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
 import { assert } from "@effect/vitest"
-import * as AddressGuard from "@hookline/adapters/AddressGuard"
-import * as AesGcmSealer from "@hookline/adapters/AesGcmSealer"
-import * as OAuthClientCredentials from "@hookline/adapters/OAuthClientCredentials"
-import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import * as DeliveryWorker from "@hookline/server/DeliveryWorker"
-import { Effect, Layer, Schema } from "effect"
-import { Mac } from "effect/crypto"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { describePostgres, postgresUrl } from "./Databases.ts"
 import { createSubscription, event, owner, stores } from "./Fixtures.ts"
+import * as LoopbackOutbound from "./LoopbackOutbound.ts"
 import * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
 
 const total = 1_000
 const leaseMs = 2_000
 
-const policy: AddressGuard.Policy = {
-  allow: Schema.decodeUnknownSync(AddressGuard.AllowTargetsFromString)("127.0.0.1/32"),
-  pins: [],
-  allowHttp: true
-}
-
-const outbound = Layer.mergeAll(
-  UndiciTransport.layer({ policy, timeout: "10 seconds" }),
-  AesGcmSealer.layer(AesGcmSealer.generateKey()),
-  Mac.layerWebCrypto
-).pipe(Layer.provideMerge(OAuthClientCredentials.layer().pipe(Layer.provide(UndiciTransport.layer({ policy })))))
+const outbound = LoopbackOutbound.layer("10 seconds")
 
 /** Starts the worker process and resolves once it reports ready. */
 const spawnWorker = (schema: string) =>

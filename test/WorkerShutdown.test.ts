@@ -5,36 +5,18 @@
  * sent), and hands their leases back so another worker claims them at once.
  */
 import { assert } from "@effect/vitest"
-import * as AddressGuard from "@hookline/adapters/AddressGuard"
-import * as AesGcmSealer from "@hookline/adapters/AesGcmSealer"
-import * as OAuthClientCredentials from "@hookline/adapters/OAuthClientCredentials"
-import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
 import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import * as DeliveryWorker from "@hookline/server/DeliveryWorker"
-import { Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
-import { Mac } from "effect/crypto"
+import { Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { describeStores } from "./Databases.ts"
 import { createSubscription, event, owner, stores } from "./Fixtures.ts"
+import * as LoopbackOutbound from "./LoopbackOutbound.ts"
 import * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
 
-const loopbackOnly: AddressGuard.Policy = {
-  allow: Schema.decodeUnknownSync(AddressGuard.AllowTargetsFromString)("127.0.0.1/32"),
-  pins: [],
-  allowHttp: true
-}
-
 // Attempts may take far longer than the shutdown deadline, so the deadline is what ends the hanging ones.
-const outbound = Layer.mergeAll(
-  UndiciTransport.layer({ policy: loopbackOnly, timeout: "30 seconds" }),
-  AesGcmSealer.layer(AesGcmSealer.generateKey()),
-  Mac.layerWebCrypto
-).pipe(
-  Layer.provideMerge(
-    OAuthClientCredentials.layer().pipe(Layer.provide(UndiciTransport.layer({ policy: loopbackOnly })))
-  )
-)
+const outbound = LoopbackOutbound.layer("30 seconds")
 
 const shutdownMs = 1_000
 
