@@ -152,31 +152,6 @@ export const make = Effect.gen(function* () {
       }
     })
 
-  const settle = Effect.fn("DeliveryStore.settle")(function* (change: Settle) {
-    const { lease, state } = change
-    return yield* sql
-      .withTransaction(
-        Effect.gen(function* () {
-          // The fence: only the latest lease's owner may settle; this also locks the row.
-          const updated = yield* sql<{ readonly id: string }>`
-            UPDATE hookline_deliveries SET status = ${state.status}, attempts = ${state.attempts.length},
-              next_attempt_at = ${state.nextAttemptAt === undefined ? null : new Date(state.nextAttemptAt)},
-              lease_owner = NULL, last_status = ${lastStatus(state)}, state = ${JSON.stringify(state)},
-              version = ${state.version}, updated_at = ${new Date(state.updatedAt)}
-            WHERE id = ${state.id} AND lease_owner = ${lease.owner} AND lease_count = ${lease.leaseCount}
-              AND version = ${change.expectedVersion}
-            RETURNING id`
-          if (updated.length === 0) return false
-          // The version fence above makes a stream conflict impossible here; treat one as a lost lease.
-          return yield* write(change.expectedVersion, change.events, state).pipe(
-            Effect.as(true),
-            Effect.catchTag("Conflict", () => Effect.succeed(false))
-          )
-        })
-      )
-      .pipe(Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(error))))
-  })
-
   const save = Effect.fn("DeliveryStore.save")(function* (
     expectedVersion: number,
     decided: ReadonlyArray<Delivery.Event>,
@@ -215,6 +190,8 @@ export const make = Effect.gen(function* () {
   // One event is a batch of one: `publishMany` keeps exactly `publish`'s guarantees, so there is one publish path.
   const publish = (event: PublishedEvent.PublishedEvent, catalog: EventCatalog.Catalog) =>
     Effect.map(publishMany([event], catalog), (results) => results[0] as PublishResult)
+  // Likewise one settle is a batch of one: the same fences, one statement.
+  const settle = (change: Settle) => Effect.map(settleMany([change]), (held) => held[0] === true)
 
   return DeliveryStore.of({
     publish,

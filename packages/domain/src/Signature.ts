@@ -43,6 +43,10 @@ const keyOf = (secret: Secret.Secret): Effect.Effect<Mac.Key, CryptoError.Crypto
   })
 }
 
+// One `v1,<base64>` signature of already encoded signed content.
+const signContent = (mac: Mac.Mac["Service"], content: Uint8Array, secret: Secret.Secret) =>
+  Effect.flatMap(keyOf(secret), (key) => Effect.map(mac.sign(key, content), (tag) => `v1,${Base64.encode(tag)}`))
+
 /** One `v1,<base64>` signature of (id, timestamp, body) under `secret`. */
 export const sign = Effect.fnUntraced(function* (
   id: string,
@@ -50,9 +54,7 @@ export const sign = Effect.fnUntraced(function* (
   body: string,
   secret: Secret.Secret
 ): Effect.fn.Return<string, CryptoError.CryptoError, Mac.Mac> {
-  const mac = yield* Mac.Mac
-  const tag = yield* mac.sign(yield* keyOf(secret), signedContent(id, timestampSeconds, body))
-  return `v1,${Base64.encode(tag)}`
+  return yield* signContent(yield* Mac.Mac, signedContent(id, timestampSeconds, body), secret)
 })
 
 /** The headers of one delivery attempt, signed with every secret in `secrets` (see `Subscription.validSecrets`). */
@@ -65,15 +67,12 @@ export const headers = Effect.fnUntraced(function* (
   const mac = yield* Mac.Mac
   // One signed content for every secret.
   const content = signedContent(deliveryId, timestampSeconds, body)
-  let signatures = ""
-  for (const secret of secrets) {
-    const tag = yield* mac.sign(yield* keyOf(secret), content)
-    signatures = signatures === "" ? `v1,${Base64.encode(tag)}` : `${signatures} v1,${Base64.encode(tag)}`
-  }
+  const signatures: Array<string> = []
+  for (const secret of secrets) signatures.push(yield* signContent(mac, content, secret))
   return {
     "webhook-id": deliveryId,
     "webhook-timestamp": String(timestampSeconds),
-    "webhook-signature": signatures
+    "webhook-signature": signatures.join(" ")
   }
 })
 

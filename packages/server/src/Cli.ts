@@ -57,7 +57,7 @@ const launch = (roles: App.Roles, count: number) =>
     if (count === 1 || ProcessCluster.isCopy()) return yield* Layer.launch(App.layer(roles))
     const config = yield* Config.ServerConfig
     const problems = [
-      ...(Number.isInteger(count) && count >= 1 ? [] : [`--processes must be a whole number ≥ 1, got ${count}`]),
+      ...(count >= 1 ? [] : [`--processes must be at least 1, got ${count}`]),
       ...(Option.isNone(config.databaseUrl)
         ? [`--processes ${count} needs PostgreSQL (set DATABASE_URL): the embedded store admits one process`]
         : [])
