@@ -78,17 +78,21 @@ export const make = Effect.gen(function* () {
   const park = (leases: ReadonlyArray<Lease>) => unlease(leases, "parked")
   const defer = (leases: ReadonlyArray<Lease>, afterMs: number) => unlease(leases, afterMs)
 
-  // A fixed one-second window per subscription, counted in one upsert so every process shares it.
+  // A fixed one-second window per subscription, counted in one upsert so every process shares it. No slot is
+  // given in a window's last 100 ms: the request is sent after the slot is taken, and one sent that late could
+  // reach the receiver in the next second, beside that second's own. (No row back: refused, try next window.)
   const takeRateSlot = (subscriptionId: SubscriptionId, perSecond: number) =>
     sql<{ readonly used: number }>`
       INSERT INTO hookline_rate_windows (subscription_id, window_start, used)
-      VALUES (${subscriptionId}, floor(extract(epoch FROM clock_timestamp()))::bigint, 1)
+      SELECT ${subscriptionId}, floor(t)::bigint, 1
+      FROM (SELECT extract(epoch FROM clock_timestamp())::float8 AS t) clock
+      WHERE t - floor(t) < 0.9
       ON CONFLICT (subscription_id) DO UPDATE SET
         used = CASE WHEN hookline_rate_windows.window_start = EXCLUDED.window_start
                     THEN hookline_rate_windows.used + 1 ELSE 1 END,
         window_start = EXCLUDED.window_start
       RETURNING used`.pipe(
-      Effect.map((rows) => (rows[0]?.used ?? 1) <= perSecond),
+      Effect.map((rows) => rows[0] !== undefined && rows[0].used <= perSecond),
       Effect.mapError(toStoreError)
     )
 

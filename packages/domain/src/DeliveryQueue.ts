@@ -50,7 +50,9 @@ export class DeliveryQueue extends Context.Service<
     readonly defer: (leases: ReadonlyArray<Lease>, afterMs: number) => Effect.Effect<void, StoreError>
     /**
      * Takes one slot of a subscription's per-second rate limit, shared by every
-     * worker process; `false` when this second's slots are used up.
+     * worker process; `false` when this second's slots are used up, or in
+     * the second's last 100 ms (so a request sent right after its slot still
+     * lands in that second).
      */
     readonly takeRateSlot: (subscriptionId: SubscriptionId, perSecond: number) => Effect.Effect<boolean, StoreError>
     /** Current depth and lag. */

@@ -482,6 +482,9 @@ export const layer = (settings: Partial<Options> = {}) =>
           attempting++
           laneOf(work).users++
           waiting.push(work)
+          // A rate slot counts in the one-second window it was taken in: send at once, not after the batch's
+          // other slot round trips, or the request can land in the receiver's next second beside that second's own.
+          if (limit !== undefined) yield* startReady
         }
         yield* startReady
         // Over its rate limit: back in the queue for the next one-second window, no attempt made.
