@@ -9,7 +9,7 @@ import { assert } from "@effect/vitest"
 import * as Decider from "@hookline/domain/Decider"
 import * as Delivery from "@hookline/domain/Delivery"
 import { DeliveryQueue, type Lease } from "@hookline/domain/DeliveryQueue"
-import { DeliveryStore, type Settle, type Work } from "@hookline/domain/DeliveryStore"
+import { DeliveryStore, idempotencyWindowMs, type Settle, type Work } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import { EventStore } from "@hookline/domain/EventStore"
 import * as Ids from "@hookline/domain/Ids"
@@ -207,6 +207,44 @@ describeStores("batch writes", (it) => {
         assert.strictEqual(failure._tag, "EventTypeUnknown")
         assert.strictEqual((yield* Effect.flip(store.getEvent(tenant, good.id)))._tag, "NotFound")
         assert.strictEqual((yield* store.list(tenant, {}, {})).data.length, 0)
+      })
+    )
+
+    it.effect("an idempotency key holds for its window, counted from the event that asks again, then is free", () =>
+      Effect.gen(function* () {
+        const store = yield* DeliveryStore
+        const tenant = owner(`w${Math.random().toString(36).slice(2, 8)}`)
+        yield* createSubscription(tenant)
+        const now = Date.now()
+        const hour = 3_600_000
+        const old = yield* store.publish(
+          yield* event(tenant, { idempotencyKey: "k-day", occurredAt: now - idempotencyWindowMs - hour }),
+          catalog
+        )
+        const recent = yield* store.publish(
+          yield* event(tenant, { idempotencyKey: "k-hour", occurredAt: now - hour }),
+          catalog
+        )
+        const [again, within] = yield* store.publishMany(
+          [
+            yield* event(tenant, { idempotencyKey: "k-day", occurredAt: now }),
+            yield* event(tenant, { idempotencyKey: "k-hour", occurredAt: now })
+          ],
+          catalog
+        )
+        // Past its window the key publishes anew, with its own fan-out; the old event keeps its deliveries.
+        assert.isFalse(again?.duplicate)
+        assert.notStrictEqual(again?.event.id, old.event.id)
+        assert.strictEqual(again?.deliveries, 1)
+        assert.isUndefined((yield* store.getEvent(tenant, old.event.id)).idempotencyKey)
+        assert.strictEqual((yield* store.list(tenant, { eventId: old.event.id }, {})).data.length, 1)
+        // Within it, the first event answers.
+        assert.isTrue(within?.duplicate)
+        assert.strictEqual(within?.event.id, recent.event.id)
+        // And the key now belongs to the new event.
+        const third = yield* store.publish(yield* event(tenant, { idempotencyKey: "k-day", occurredAt: now }), catalog)
+        assert.isTrue(third.duplicate)
+        assert.strictEqual(third.event.id, again?.event.id)
       })
     )
   })

@@ -1,9 +1,10 @@
 /**
- * The delivery store's batch writes, `publishMany` and `settleMany`: each is
- * one transaction of set-based statements. A statement's rows travel as one
- * JSON array, read by `jsonb_to_recordset`, so its text (and its prepared
- * plan) is the same for a batch of 1 and of 5 000, a batch costs a handful of
- * round trips and one commit whatever its size, and the states and events,
+ * The delivery store's batch writes, `publishMany` and `settleMany`: each
+ * writes with one set-based statement, atomic by itself, so one round trip
+ * and one commit (a publish first reads the keys and fan-out candidates it
+ * plans with, in one more). A statement's rows travel as one JSON array, read
+ * by `jsonb_to_recordset`, so its text (and its prepared plan) is the same
+ * for a batch of 1 and of 5 000, and the states and events,
  * JSON already, are encoded once, inside that array. The guarantees are those
  * of `publish` and `settle`, item by item: idempotency keys, fan-out, one
  * `Scheduled` event per delivery; settles fenced by lease and version.
@@ -14,7 +15,6 @@ import { idempotencyWindowMs, type PublishResult, type Settle } from "@hookline/
 import type * as EventCatalog from "@hookline/domain/EventCatalog"
 import type * as Ids from "@hookline/domain/Ids"
 import * as PublishedEvent from "@hookline/domain/PublishedEvent"
-import type * as Subscription from "@hookline/domain/Subscription"
 import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import type { Owner } from "@hookline/domain/Tenancy"
 import { Effect, Result } from "effect"
@@ -25,18 +25,27 @@ import { type EventRow, eventColumns, lastStatus, toEvent } from "./PgDeliveryRo
 import { PgNotifications } from "./PgNotifications.ts"
 import { toStoreError } from "./SqlFailure.ts"
 
-/** One event-store row. */
-interface StreamRow {
-  readonly stream: string
+/** One delivery's row as the publish statement reads it, with its first stream events; instants in epoch ms. */
+interface DeliveryRow {
+  readonly id: string
+  readonly tenant: string
+  readonly mode: string
+  readonly subscription_id: string
+  readonly event_id: string
+  readonly event_type: string
+  readonly status: string
+  readonly ordered: boolean
+  readonly attempts: number
+  readonly next_attempt_at: number | null
+  readonly state: Delivery.Delivery
   readonly version: number
-  readonly type: string
-  readonly data: Delivery.Event
+  readonly created_at: number
+  readonly updated_at: number
+  readonly events: ReadonlyArray<Delivery.Event>
 }
 
 /** Rows as the one JSON parameter `jsonb_to_recordset` reads. */
 const json = (rows: ReadonlyArray<object>): string => JSON.stringify(rows)
-
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
 
 const keyOf = (owner: Owner, key: string) => `${owner.tenant}\u0000${owner.mode}\u0000${key}`
 
@@ -46,175 +55,196 @@ interface Known {
   readonly deliveries: number
 }
 
+/** The answer to an event that was not published now: the first event of its key, or a duplicate of nothing. */
+const answerOf = (event: PublishedEvent.PublishedEvent, known: ReadonlyMap<string, Known>): PublishResult => {
+  const first = event.idempotencyKey === undefined ? undefined : known.get(keyOf(event.owner, event.idempotencyKey))
+  return first === undefined
+    ? { event, deliveries: 0, duplicate: true }
+    : { event: first.event, deliveries: first.deliveries, duplicate: true }
+}
+
 /** Builds both batch writes on the ambient `SqlClient`, `SubscriptionStore` and `SecureRandom`. */
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const subscriptions = yield* SubscriptionStore
   const random = yield* SecureRandom.SecureRandom
   const notifications = yield* Effect.serviceOption(PgNotifications)
-  const wake = notifications._tag === "Some" ? notifications.value.notify(workChannel, "") : Effect.void
-
-  /** New deliveries with their first stream events (`Scheduled`), in one statement: one round trip for both. */
-  const insertScheduled = (
-    streams: ReadonlyArray<StreamRow>,
-    rows: ReadonlyArray<{ readonly state: Delivery.Delivery; readonly ordered: boolean }>
-  ) =>
-    rows.length === 0
-      ? Effect.void
-      : sql`
-          WITH streams AS (
-            INSERT INTO hookline_events (stream_id, version, type, data)
-            SELECT stream, version, type, data
-            FROM jsonb_to_recordset(${json(streams)}::jsonb) AS r(stream text, version int, type text, data jsonb)
-          )
-          INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
-            attempts, next_attempt_at, state, version, created_at, updated_at)
-          SELECT id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
-            attempts, next_attempt_at, state, version, created_at, updated_at
-          FROM jsonb_to_recordset(${json(
-            rows.map(({ state, ordered }) => ({
-              id: state.id,
-              tenant: state.owner.tenant,
-              mode: state.owner.mode,
-              subscription_id: state.subscriptionId,
-              event_id: state.eventId,
-              event_type: state.eventType,
-              status: state.status,
-              ordered,
-              attempts: state.attempts.length,
-              next_attempt_at: iso(state.nextAttemptAt),
-              state,
-              version: state.version,
-              created_at: iso(state.createdAt),
-              updated_at: iso(state.updatedAt)
-            }))
-          )}::jsonb) AS r(id text, tenant text, mode text, subscription_id text, event_id text, event_type text,
-            status text, ordered boolean, attempts int, next_attempt_at timestamptz, state jsonb, version int,
-            created_at timestamptz, updated_at timestamptz)`
+  // Workers listen only where the store has notifications; elsewhere they poll.
+  const canWake = notifications._tag === "Some"
 
   /** Each event's owner and key, for the statements that look keys up. */
   const keysOf = (keyed: ReadonlyArray<PublishedEvent.PublishedEvent>) =>
-    json(
-      keyed.map((e) => ({
-        k_tenant: e.owner.tenant,
-        k_mode: e.owner.mode,
-        k_key: e.idempotencyKey ?? "",
-        // A key older than its window is free again.
-        k_cutoff: iso(e.occurredAt - idempotencyWindowMs)
-      }))
-    )
+    json(keyed.map((e) => ({ k_tenant: e.owner.tenant, k_mode: e.owner.mode, k_key: e.idempotencyKey ?? "" })))
 
   /** The stored events holding any of `keyed`'s idempotency keys, with their delivery counts. */
   const findByKeys = (keyed: ReadonlyArray<PublishedEvent.PublishedEvent>) =>
-    sql<EventRow & { readonly deliveries: number }>`
-      SELECT ${sql.literal(eventColumns)}, deliveries FROM hookline_published_events
-      JOIN jsonb_to_recordset(${keysOf(keyed)}::jsonb) AS k(k_tenant text, k_mode text, k_key text)
-        ON tenant = k_tenant AND mode = k_mode AND idempotency_key = k_key`
+    keyed.length === 0
+      ? Effect.succeed([])
+      : sql<EventRow & { readonly deliveries: number }>`
+          SELECT ${sql.literal(eventColumns)}, deliveries FROM hookline_published_events
+          JOIN jsonb_to_recordset(${keysOf(keyed)}::jsonb) AS k(k_tenant text, k_mode text, k_key text)
+            ON tenant = k_tenant AND mode = k_mode AND idempotency_key = k_key`
 
-  const publishInTransaction = Effect.fnUntraced(function* (
+  /** The fan-out candidates of every (owner, type) of `events`, read at once. */
+  const candidatesOf = (events: ReadonlyArray<PublishedEvent.PublishedEvent>) => {
+    const routes = new Map<string, PublishedEvent.PublishedEvent>()
+    for (const event of events) {
+      const route = `${event.owner.tenant}\u0000${event.owner.mode}\u0000${event.type}`
+      if (!routes.has(route)) routes.set(route, event)
+    }
+    return Effect.map(
+      Effect.forEach([...routes.values()], (event) => subscriptions.candidates(event.owner, event.type), {
+        concurrency: "unbounded"
+      }),
+      (found) => new Map([...routes.keys()].map((route, i) => [route, found[i] ?? []]))
+    )
+  }
+
+  /**
+   * The events, their deliveries and the deliveries' first stream events in one statement, so one round trip
+   * and one commit (atomic on its own, or part of a host's transaction): the events go in first, a key already
+   * taken by a concurrent publish is skipped (`DO NOTHING`), and only the deliveries of the events that went in
+   * follow them. With `wake`, the same statement notifies the workers, delivered when it commits.
+   */
+  const insertStatement = (
+    planned: ReadonlyArray<PublishedEvent.Published>,
+    deliveries: ReadonlyArray<DeliveryRow>,
+    wake: boolean
+  ) =>
+    sql<{ readonly id: string }>`
+      WITH e AS (
+        INSERT INTO hookline_published_events
+          (id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries, occurred_at)
+        SELECT id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries,
+          to_timestamp(occurred_at / 1000)
+        FROM jsonb_to_recordset(${json(
+          planned.map(({ event, deliveries }) => ({
+            id: event.id,
+            tenant: event.owner.tenant,
+            mode: event.owner.mode,
+            type: event.type,
+            data: event.data,
+            resource_id: event.resourceId ?? null,
+            account_id: event.accountId ?? null,
+            idempotency_key: event.idempotencyKey ?? null,
+            deliveries: deliveries.length,
+            occurred_at: event.occurredAt
+          }))
+        )}::jsonb) AS r(id text, tenant text, mode text, type text, data jsonb, resource_id text,
+          account_id text, idempotency_key text, deliveries int, occurred_at float8)
+        ON CONFLICT (tenant, mode, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id
+      ), d AS MATERIALIZED (
+        SELECT * FROM jsonb_to_recordset(${json(deliveries)}::jsonb) AS r(id text, tenant text, mode text,
+          subscription_id text, event_id text, event_type text, status text, ordered boolean, attempts int,
+          next_attempt_at float8, state jsonb, version int, created_at float8, updated_at float8, events jsonb)
+        WHERE event_id IN (SELECT id FROM e)
+      ), queued AS (
+        INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
+          attempts, next_attempt_at, state, version, created_at, updated_at)
+        SELECT id, tenant, mode, subscription_id, event_id, event_type, status, ordered, attempts,
+          to_timestamp(next_attempt_at / 1000), state, version, to_timestamp(created_at / 1000),
+          to_timestamp(updated_at / 1000)
+        FROM d
+      ), streams AS (
+        INSERT INTO hookline_events (stream_id, version, type, data)
+        SELECT d.id, e.position, e.event->>'_tag', e.event
+        FROM d CROSS JOIN LATERAL jsonb_array_elements(d.events) WITH ORDINALITY AS e(event, position)
+      )${
+        wake
+          ? sql`, woken AS (SELECT pg_notify(${workChannel}, '') WHERE EXISTS (SELECT 1 FROM d))
+      SELECT id FROM e CROSS JOIN (SELECT count(*) FROM woken) w`
+          : sql`
+      SELECT id FROM e`
+      }`
+
+  const publishBatch = Effect.fnUntraced(function* (
     events: ReadonlyArray<PublishedEvent.PublishedEvent>,
     catalog: EventCatalog.Catalog
   ) {
-    const known = new Map<string, Known>()
     const keyed = events.filter((e) => e.idempotencyKey !== undefined)
-    if (keyed.length > 0) {
-      // A key older than its window is free again: forget it on the old event (as `publish` does).
-      yield* sql`
-        UPDATE hookline_published_events SET idempotency_key = NULL
-        FROM jsonb_to_recordset(${keysOf(keyed)}::jsonb) AS k(k_tenant text, k_mode text, k_key text, k_cutoff timestamptz)
-        WHERE tenant = k_tenant AND mode = k_mode AND idempotency_key = k_key AND occurred_at < k_cutoff`
-      for (const row of yield* findByKeys(keyed)) {
-        if (row.idempotency_key !== null) {
-          known.set(keyOf(toEvent(row).owner, row.idempotency_key), { event: toEvent(row), deliveries: row.deliveries })
-        }
-      }
+    // One round trip reads what the plan needs: the keys already taken, and the fan-out candidates.
+    const [rows, candidates] = yield* Effect.all([findByKeys(keyed), candidatesOf(events)], {
+      concurrency: "unbounded"
+    })
+    const known = new Map<string, Known>()
+    const expired: Array<string> = []
+    for (const row of rows) {
+      if (row.idempotency_key === null) continue
+      const key = keyOf(toEvent(row).owner, row.idempotency_key)
+      // A key older than its window (counted from the first event that asks again) is free again.
+      const asking = keyed.find((e) => keyOf(e.owner, e.idempotencyKey ?? "") === key)
+      if (asking !== undefined && row.occurred_at.getTime() < asking.occurredAt - idempotencyWindowMs) {
+        expired.push(row.id)
+      } else known.set(key, { event: toEvent(row), deliveries: row.deliveries })
+    }
+    if (expired.length > 0) {
+      yield* sql`UPDATE hookline_published_events SET idempotency_key = NULL WHERE id IN ${sql.in(expired)}`
     }
 
     // Plan every event not answered by a key; the first of a key within the batch is the one published.
-    const candidates = new Map<string, ReadonlyArray<Subscription.Subscription>>()
-    const orderedById = new Map<string, boolean>()
     const planned: Array<{ readonly index: number; readonly plan: PublishedEvent.Published }> = []
     const claimed = new Set<string>()
     for (const [index, event] of events.entries()) {
       const key = event.idempotencyKey === undefined ? undefined : keyOf(event.owner, event.idempotencyKey)
       if (key !== undefined && (known.has(key) || claimed.has(key))) continue
       if (key !== undefined) claimed.add(key)
-      const route = `${event.owner.tenant}\u0000${event.owner.mode}\u0000${event.type}`
-      let found = candidates.get(route)
-      if (found === undefined) {
-        found = yield* subscriptions.candidates(event.owner, event.type)
-        candidates.set(route, found)
-        for (const subscription of found) orderedById.set(subscription.id, subscription.ordered)
-      }
+      const found = candidates.get(`${event.owner.tenant}\u0000${event.owner.mode}\u0000${event.type}`) ?? []
       planned.push({ index, plan: yield* Effect.fromResult(PublishedEvent.publish(event, catalog, found)) })
     }
+    if (planned.length === 0) return events.map((event) => answerOf(event, known))
 
-    const inserted =
-      planned.length === 0
-        ? new Set<string>()
-        : new Set(
-            (yield* sql<{ readonly id: string }>`
-              INSERT INTO hookline_published_events
-                (id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries, occurred_at)
-              SELECT id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries, occurred_at
-              FROM jsonb_to_recordset(${json(
-                planned.map(({ plan }) => ({
-                  id: plan.event.id,
-                  tenant: plan.event.owner.tenant,
-                  mode: plan.event.owner.mode,
-                  type: plan.event.type,
-                  data: plan.event.data,
-                  resource_id: plan.event.resourceId ?? null,
-                  account_id: plan.event.accountId ?? null,
-                  idempotency_key: plan.event.idempotencyKey ?? null,
-                  deliveries: plan.deliveries.length,
-                  occurred_at: iso(plan.event.occurredAt)
-                }))
-              )}::jsonb) AS r(id text, tenant text, mode text, type text, data jsonb, resource_id text,
-                account_id text, idempotency_key text, deliveries int, occurred_at timestamptz)
-              ON CONFLICT (tenant, mode, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-              RETURNING id`).map((row) => row.id)
-          )
-
-    // A concurrent publish with the same key won the race: answer with its event, fan nothing out.
-    const lost = planned.filter((p) => !inserted.has(p.plan.event.id)).map((p) => p.plan.event)
-    if (lost.length > 0) {
-      for (const row of yield* findByKeys(lost)) {
-        if (row.idempotency_key !== null) {
-          known.set(keyOf(toEvent(row).owner, row.idempotency_key), { event: toEvent(row), deliveries: row.deliveries })
-        }
-      }
-    }
-
-    const fresh = new Map<number, PublishResult>()
-    const streams: Array<StreamRow> = []
-    const deliveries: Array<{ readonly state: Delivery.Delivery; readonly ordered: boolean }> = []
-    for (const { index, plan } of planned) {
-      if (!inserted.has(plan.event.id)) continue
+    const ordered = new Set<string>()
+    for (const found of candidates.values()) for (const s of found) if (s.ordered) ordered.add(s.id)
+    const deliveries: Array<DeliveryRow> = []
+    for (const { plan } of planned) {
       for (const delivery of plan.deliveries) {
         const deliveryId = `dlv_${(yield* random.ulid).toLowerCase()}` as Ids.DeliveryId
         const decided = Decider.handle(Delivery.decider, null, { _tag: "Schedule", deliveryId, ...delivery })
         if (Result.isFailure(decided) || decided.success.state === null) continue
-        for (const [i, event] of decided.success.events.entries()) {
-          streams.push({ stream: deliveryId, version: i + 1, type: event._tag, data: event })
-        }
-        deliveries.push({ state: decided.success.state, ordered: orderedById.get(delivery.subscriptionId) ?? false })
+        const state = decided.success.state
+        deliveries.push({
+          id: state.id,
+          tenant: state.owner.tenant,
+          mode: state.owner.mode,
+          subscription_id: state.subscriptionId,
+          event_id: state.eventId,
+          event_type: state.eventType,
+          status: state.status,
+          ordered: ordered.has(state.subscriptionId),
+          attempts: state.attempts.length,
+          next_attempt_at: state.nextAttemptAt ?? null,
+          state,
+          version: state.version,
+          created_at: state.createdAt,
+          updated_at: state.updatedAt,
+          events: decided.success.events
+        })
       }
+    }
+    const inserted = new Set(
+      (yield* insertStatement(
+        planned.map((p) => p.plan),
+        deliveries,
+        canWake && deliveries.length > 0
+      )).map((row) => row.id)
+    )
+
+    // A concurrent publish with the same key won the race: answer with its event, fan nothing out.
+    const lost = planned.filter((p) => !inserted.has(p.plan.event.id)).map((p) => p.plan.event)
+    for (const row of yield* findByKeys(lost)) {
+      if (row.idempotency_key !== null) {
+        known.set(keyOf(toEvent(row).owner, row.idempotency_key), { event: toEvent(row), deliveries: row.deliveries })
+      }
+    }
+    const fresh = new Map<number, PublishResult>()
+    for (const { index, plan } of planned) {
+      if (!inserted.has(plan.event.id)) continue
       const result = { event: plan.event, deliveries: plan.deliveries.length, duplicate: false }
       fresh.set(index, result)
       if (plan.event.idempotencyKey !== undefined) known.set(keyOf(plan.event.owner, plan.event.idempotencyKey), result)
     }
-    yield* insertScheduled(streams, deliveries)
-    if (deliveries.length > 0) yield* wake
-
-    return events.map((event, index): PublishResult => {
-      const published = fresh.get(index)
-      if (published !== undefined) return published
-      const first = event.idempotencyKey === undefined ? undefined : known.get(keyOf(event.owner, event.idempotencyKey))
-      return first === undefined
-        ? { event, deliveries: 0, duplicate: true }
-        : { event: first.event, deliveries: first.deliveries, duplicate: true }
-    })
+    return events.map((event, index) => fresh.get(index) ?? answerOf(event, known))
   })
 
   const publishMany = Effect.fn("DeliveryStore.publishMany")(function* (
@@ -222,9 +252,9 @@ export const make = Effect.gen(function* () {
     catalog: EventCatalog.Catalog
   ) {
     if (events.length === 0) return []
-    return yield* sql
-      .withTransaction(publishInTransaction(events, catalog))
-      .pipe(Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(error))))
+    return yield* publishBatch(events, catalog).pipe(
+      Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(error)))
+    )
   })
 
   /**
