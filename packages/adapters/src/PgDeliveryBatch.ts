@@ -76,14 +76,21 @@ export const make = Effect.gen(function* () {
   const keysOf = (keyed: ReadonlyArray<PublishedEvent.PublishedEvent>) =>
     json(keyed.map((e) => ({ k_tenant: e.owner.tenant, k_mode: e.owner.mode, k_key: e.idempotencyKey ?? "" })))
 
-  /** The stored events holding any of `keyed`'s idempotency keys, with their delivery counts. */
+  /**
+   * The stored events holding any of `keyed`'s idempotency keys, with their delivery counts. Each key is looked up
+   * in the unique index's own order: before the table has statistics (a new table under its first load), the
+   * planner otherwise took the owner index and read every event of the tenant per key, 5 ms at 25 000 events.
+   */
   const findByKeys = (keyed: ReadonlyArray<PublishedEvent.PublishedEvent>) =>
     keyed.length === 0
       ? Effect.succeed([])
       : sql<EventRow & { readonly deliveries: number }>`
-          SELECT ${sql.literal(eventColumns)}, deliveries FROM hookline_published_events
-          JOIN jsonb_to_recordset(${keysOf(keyed)}::jsonb) AS k(k_tenant text, k_mode text, k_key text)
-            ON tenant = k_tenant AND mode = k_mode AND idempotency_key = k_key`
+          SELECT e.* FROM jsonb_to_recordset(${keysOf(keyed)}::jsonb) AS k(k_tenant text, k_mode text, k_key text)
+          CROSS JOIN LATERAL (
+            SELECT ${sql.literal(eventColumns)}, deliveries FROM hookline_published_events
+            WHERE tenant = k_tenant AND mode = k_mode AND idempotency_key = k_key
+            ORDER BY tenant, mode, idempotency_key LIMIT 1
+          ) e`
 
   /** The fan-out candidates of every (owner, type) of `events`, read at once. */
   const candidatesOf = (events: ReadonlyArray<PublishedEvent.PublishedEvent>) => {
