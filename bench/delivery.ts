@@ -34,6 +34,7 @@ import * as UndiciTransport from "../packages/adapters/src/UndiciTransport.ts"
 import { DeliveryStore } from "../packages/domain/src/DeliveryStore.ts"
 import * as EventCatalog from "../packages/domain/src/EventCatalog.ts"
 import type { Owner } from "../packages/domain/src/Tenancy.ts"
+import * as DeliveryAttempt from "../packages/server/src/DeliveryAttempt.ts"
 import * as DeliveryWorker from "../packages/server/src/DeliveryWorker.ts"
 import * as PublishBatcher from "../packages/server/src/PublishBatcher.ts"
 import * as BenchReceiver from "./BenchReceiver.ts"
@@ -153,7 +154,7 @@ const stores = await BenchStore.start(
 )
 let settled = 0
 let failed = 0
-const observer = Layer.succeed(DeliveryWorker.AttemptObserver)((report) =>
+const observer = Layer.succeed(DeliveryAttempt.AttemptObserver)((report) =>
   Effect.sync(() => {
     if (report.settled && report.state.status === "succeeded") settled++
     else failed++

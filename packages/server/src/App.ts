@@ -10,6 +10,7 @@ import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
 import { Duration, Effect, Layer, Option, Redacted, Result, Schedule } from "effect"
 import { Catalog } from "./Catalog.ts"
 import { ConfigInvalid, ServerConfig } from "./Config.ts"
+import * as DeliveryAttempt from "./DeliveryAttempt.ts"
 import * as DeliveryWorker from "./DeliveryWorker.ts"
 import * as Http from "./Http.ts"
 import * as Metrics from "./Metrics.ts"
@@ -64,7 +65,7 @@ export const outbound = outboundWith()
 
 /** Attempt outcomes and queue depth into the Prometheus registry served at `/metrics`. */
 export const workerMetrics = Layer.mergeAll(
-  Layer.succeed(DeliveryWorker.AttemptObserver, (report) => {
+  Layer.succeed(DeliveryAttempt.AttemptObserver, (report) => {
     const outcome =
       report.outcome._tag === "Response" ? `http_${Math.floor(report.outcome.status / 100)}xx` : report.outcome.kind
     const finished = report.state.status === "pending" ? Effect.void : Metrics.recordDelivery(report.state.status)

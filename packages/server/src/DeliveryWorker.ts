@@ -1,8 +1,8 @@
 /**
  * The delivery worker: claims due deliveries in batches under a lease,
  * delivers them concurrently (a global limit and a per-subscription limit),
- * records every attempt through the delivery decider, and feeds outcomes to
- * the subscription stream (auto-disable, 410 Gone). No database lock is held
+ * and has each attempt made and recorded (`DeliveryAttempt`: the delivery
+ * decider, then the subscription stream's auto-disable and 410 Gone). No database lock is held
  * across an HTTP call: claim and commit, deliver, then settle fenced by the
  * lease. Settles that finish together commit together (`SettleBatcher`). It
  * wakes on `NOTIFY` the moment work commits and otherwise polls; with a
@@ -11,25 +11,17 @@
 
 import { workChannel } from "@hookline/adapters/PgDeliveryQueue"
 import { PgNotifications } from "@hookline/adapters/PgNotifications"
-import type * as Attempt from "@hookline/domain/Attempt"
-import * as Decider from "@hookline/domain/Decider"
-import * as Delivery from "@hookline/domain/Delivery"
 import { DeliveryQueue, type Lease } from "@hookline/domain/DeliveryQueue"
-import { DeliveryStore, type Settle, type Work } from "@hookline/domain/DeliveryStore"
-import * as Envelope from "@hookline/domain/Envelope"
-import type * as Ids from "@hookline/domain/Ids"
-import * as Profile from "@hookline/domain/Profile"
+import { DeliveryStore, type Work } from "@hookline/domain/DeliveryStore"
 import * as RetryPolicy from "@hookline/domain/RetryPolicy"
-import { Sealer } from "@hookline/domain/Sealer"
-import * as Signature from "@hookline/domain/Signature"
-import type { StoreError } from "@hookline/domain/StoreError"
+import type { Sealer } from "@hookline/domain/Sealer"
 import * as Subscription from "@hookline/domain/Subscription"
 import type { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
-import * as Subscriptions from "@hookline/domain/Subscriptions"
-import { TokenSource } from "@hookline/domain/TokenSource"
+import type { TokenSource } from "@hookline/domain/TokenSource"
 import { Transport } from "@hookline/domain/Transport"
-import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Random, Result, Stream } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { type Mac, SecureRandom } from "effect/crypto"
+import * as DeliveryAttempt from "./DeliveryAttempt.ts"
 import * as SettleBatcher from "./SettleBatcher.ts"
 
 /** Worker settings. */
@@ -68,214 +60,6 @@ export const defaults: Omit<Options, "owner"> = {
   autoDisableAfterMs: Subscription.defaultAutoDisableAfterMs,
   policy: RetryPolicy.defaultPolicy
 }
-
-/** What one attempt did, for metrics and tests. */
-export interface AttemptReport {
-  readonly work: Work
-  readonly outcome: Attempt.Outcome
-  readonly state: Delivery.Delivery
-  readonly settled: boolean
-}
-
-/** A hook to observe attempts (metrics); a no-op by default. */
-export class AttemptObserver extends Context.Reference<(report: AttemptReport) => Effect.Effect<void>>(
-  "hookline/server/DeliveryWorker/AttemptObserver",
-  { defaultValue: () => () => Effect.void }
-) {}
-
-const oauthCredentials = Effect.fnUntraced(function* (auth: Profile.OutboundAuth) {
-  const sealer = yield* Sealer
-  const clientSecret = yield* sealer.open(auth.sealedClientSecret)
-  return {
-    tokenEndpoint: auth.tokenEndpoint,
-    clientId: auth.clientId,
-    clientSecret,
-    clientAuth: auth.clientAuth,
-    ...(auth.scope === undefined ? {} : { scope: auth.scope }),
-    ...(auth.audience === undefined ? {} : { audience: auth.audience })
-  }
-})
-
-/** The services an attempt and its record use, read once per worker instead of once per delivery. */
-interface Hot {
-  readonly clock: Clock.Clock
-  readonly random: Random.Random
-  readonly ids: SecureRandom.SecureRandom["Service"]
-  readonly observe: (report: AttemptReport) => Effect.Effect<void>
-}
-
-const hotServices: Effect.Effect<Hot, never, SecureRandom.SecureRandom> = Effect.gen(function* () {
-  return {
-    clock: yield* Clock.Clock,
-    random: yield* Random.Random,
-    ids: yield* SecureRandom.SecureRandom,
-    observe: yield* AttemptObserver
-  }
-})
-
-// Bodies by envelope kind and event: the deliveries of one event (claimed together, sharing one event object) are
-// serialised once per envelope.
-const bodies = new Map<Profile.EnvelopeKind, WeakMap<Work["event"], string>>()
-const bodyOf = (kind: Profile.EnvelopeKind, event: Work["event"]): string => {
-  let byEvent = bodies.get(kind)
-  if (byEvent === undefined) {
-    byEvent = new WeakMap()
-    bodies.set(kind, byEvent)
-  }
-  let body = byEvent.get(event)
-  if (body === undefined) {
-    body = Envelope.encode(kind, event)
-    byEvent.set(event, body)
-  }
-  return body
-}
-
-const attemptWith = (hot: Hot, transport: Transport["Service"], work: Work) => {
-  const now = hot.clock.currentTimeMillisUnsafe()
-  const { delivery, subscription, event } = work
-  const body = bodyOf(subscription.profile.envelope, event)
-  const signing = Signature.headers(
-    delivery.id,
-    Math.floor(now / 1000),
-    body,
-    Subscription.validSecrets(subscription, now)
-  ).pipe(Effect.orDie)
-  const auth = subscription.profile.auth
-  if (auth === undefined) {
-    return Effect.flatMap(signing, (signed) =>
-      transport.send({
-        url: subscription.target.url,
-        method: subscription.target.method,
-        headers: { "content-type": Envelope.contentType, ...signed },
-        body
-      })
-    )
-  }
-  return Effect.flatMap(signing, (signed) => withOAuth(hot, transport, work, auth, body, signed))
-}
-
-/** An attempt with outbound OAuth: on a 401, refreshes the token once and retries. */
-const withOAuth = Effect.fnUntraced(function* (
-  hot: Hot,
-  transport: Transport["Service"],
-  work: Work,
-  auth: Profile.OutboundAuth,
-  body: string,
-  signed: Signature.Headers
-) {
-  const { subscription } = work
-  const request = (extra: Record<string, string>): Attempt.Request => ({
-    url: subscription.target.url,
-    method: subscription.target.method,
-    headers: { "content-type": Envelope.contentType, ...signed, ...extra },
-    body
-  })
-  const started = hot.clock.currentTimeMillisUnsafe()
-  const tokens = yield* TokenSource
-  const failed = (kind: Attempt.FailureKind, message: string): Attempt.Outcome => ({
-    _tag: "Failure",
-    kind,
-    message,
-    durationMs: hot.clock.currentTimeMillisUnsafe() - started
-  })
-  const credentials = yield* Effect.result(oauthCredentials(auth))
-  if (Result.isFailure(credentials)) return failed("oauth_invalid_client", credentials.failure.message)
-  const send = Effect.gen(function* () {
-    const token = yield* tokens.token(credentials.success)
-    const [name, value] = Profile.authHeader(auth, token)
-    return { token, outcome: yield* transport.send(request({ [name.toLowerCase()]: value })) }
-  })
-  const first = yield* Effect.result(send)
-  if (Result.isFailure(first)) return failed(first.failure.kind, first.failure.message)
-  if (first.success.outcome._tag !== "Response" || first.success.outcome.status !== 401) return first.success.outcome
-  // The receiver refused our token: drop it, fetch a new one, retry this attempt once.
-  yield* tokens.invalidate(credentials.success, first.success.token)
-  const second = yield* Effect.result(send)
-  return Result.isFailure(second) ? failed(second.failure.kind, second.failure.message) : second.success.outcome
-})
-
-/** Builds, signs and sends one attempt; on a 401 with outbound OAuth, refreshes the token once and retries. */
-export const attempt = Effect.fnUntraced(function* (work: Work) {
-  return yield* attemptWith(yield* hotServices, yield* Transport, work)
-})
-
-/** The subscription-level consequence of an attempt, if any: auto-disable bookkeeping or 410 Gone. */
-const subscriptionCommand = (
-  work: Work,
-  outcome: Attempt.Outcome,
-  at: number,
-  options: Options
-): Subscription.Command | undefined => {
-  const kind = RetryPolicy.classify(outcome)
-  if (kind === "gone") return { _tag: "Gone", id: work.subscription.id, at }
-  const command: Subscription.Command = {
-    _tag: "RecordDeliveryOutcome",
-    id: work.subscription.id,
-    outcome: kind === "success" ? "succeeded" : "failed",
-    autoDisableAfterMs: options.autoDisableAfterMs,
-    at
-  }
-  // Most outcomes change nothing (still healthy, or already failing): skip the write entirely.
-  const decided = Subscription.decide(command, work.subscription)
-  return Result.isSuccess(decided) && decided.success.length > 0 ? command : undefined
-}
-
-const recordWith = (
-  hot: Hot,
-  work: Work,
-  outcome: Attempt.Outcome,
-  options: Options,
-  settle: (change: Settle) => Effect.Effect<boolean, StoreError>
-) =>
-  Effect.flatMap(hot.ids.ulid, (ulid) => {
-    const at = hot.clock.currentTimeMillisUnsafe()
-    const command: Delivery.Command = {
-      _tag: "RecordAttempt",
-      deliveryId: work.delivery.id,
-      attemptId: `att_${ulid.toLowerCase()}` as Ids.AttemptId,
-      outcome,
-      jitter: hot.random.nextDoubleUnsafe(),
-      policy: options.policy,
-      at
-    }
-    const decided = Decider.handle(Delivery.decider, work.delivery, command)
-    if (Result.isFailure(decided) || decided.success.state === null) {
-      return Effect.logWarning("delivery decision refused", { delivery: work.delivery.id })
-    }
-    const { events, state } = decided.success
-    return Effect.flatMap(
-      settle({ lease: work.lease, expectedVersion: work.delivery.version, events, state }),
-      (settled) => {
-        const observed = hot.observe({ work, outcome, state, settled })
-        const follow = settled ? subscriptionCommand(work, outcome, at, options) : undefined
-        if (follow === undefined) return observed
-        return Subscriptions.execute(work.subscription.owner, follow).pipe(
-          Effect.catch((error) => Effect.logWarning("subscription update failed", { error: error._tag })),
-          Effect.andThen(observed)
-        )
-      }
-    )
-  })
-
-/**
- * Stores the consequences of `outcome`, one attempt of `work`: the delivery's
- * decision through `settle` (by default the store's own), then the
- * subscription's (auto-disable, 410 Gone), then the observer.
- */
-export const record = Effect.fnUntraced(function* (
-  work: Work,
-  outcome: Attempt.Outcome,
-  options: Options,
-  settle?: (change: Settle) => Effect.Effect<boolean, StoreError>
-) {
-  const store = yield* DeliveryStore
-  return yield* recordWith(yield* hotServices, work, outcome, options, settle ?? store.settle)
-})
-
-/** Makes one attempt of `work` and stores its consequences. */
-export const process = Effect.fnUntraced(function* (work: Work, options: Options) {
-  return yield* record(work, yield* attempt(work), options)
-})
 
 /** The running worker's handle. */
 export class DeliveryWorker extends Context.Service<
@@ -318,7 +102,7 @@ export const layer = (settings: Partial<Options> = {}) =>
       const options: Options = { ...defaults, owner: yield* makeOwner, ...settings }
       const queue = yield* DeliveryQueue
       const store = yield* DeliveryStore
-      const hot = yield* hotServices
+      const hot = yield* DeliveryAttempt.hotServices
       const transport = yield* Transport
       // Leases being worked on by this process, released on shutdown if still unsettled.
       const inFlight = new Map<string, Lease>()
@@ -423,7 +207,7 @@ export const layer = (settings: Partial<Options> = {}) =>
           leaveLane(work, lane)
           return true
         }
-        return Effect.suspend(() => attemptWith(hot, transport, work)).pipe(
+        return Effect.suspend(() => DeliveryAttempt.attemptWith(hot, transport, work)).pipe(
           Effect.flatMap((outcome) =>
             Effect.andThen(
               Effect.suspend(() => {
@@ -431,7 +215,7 @@ export const layer = (settings: Partial<Options> = {}) =>
                 slotFreed()
                 return startReady
               }),
-              recordWith(hot, work, outcome, options, batcher.settle)
+              DeliveryAttempt.recordWith(hot, work, outcome, options, batcher.settle)
             )
           ),
           Effect.catchCause((cause) => Effect.logError("delivery attempt failed", cause)),

@@ -1,0 +1,244 @@
+/**
+ * One attempt of one delivery, the worker's unit of work: build the
+ * envelope (once per event and envelope kind), sign it with every secret
+ * valid now, send it (with outbound OAuth, refreshing the token once on a
+ * 401), then record the outcome through the delivery decider and feed it to
+ * the subscription's stream (auto-disable bookkeeping, 410 Gone). The worker
+ * (`DeliveryWorker`) decides when and how many; this module decides what one
+ * attempt is.
+ */
+import type * as Attempt from "@hookline/domain/Attempt"
+import * as Decider from "@hookline/domain/Decider"
+import * as Delivery from "@hookline/domain/Delivery"
+import { DeliveryStore, type Settle, type Work } from "@hookline/domain/DeliveryStore"
+import * as Envelope from "@hookline/domain/Envelope"
+import type * as Ids from "@hookline/domain/Ids"
+import * as Profile from "@hookline/domain/Profile"
+import * as RetryPolicy from "@hookline/domain/RetryPolicy"
+import { Sealer } from "@hookline/domain/Sealer"
+import * as Signature from "@hookline/domain/Signature"
+import type { StoreError } from "@hookline/domain/StoreError"
+import * as Subscription from "@hookline/domain/Subscription"
+import * as Subscriptions from "@hookline/domain/Subscriptions"
+import { TokenSource } from "@hookline/domain/TokenSource"
+import { Transport } from "@hookline/domain/Transport"
+import { Clock, Context, Effect, Random, Result } from "effect"
+import { SecureRandom } from "effect/crypto"
+
+/** What recording an outcome needs of the worker's settings. */
+export interface RecordOptions {
+  /** The retry schedule. */
+  readonly policy: RetryPolicy.Policy
+  /** Auto-disable span. */
+  readonly autoDisableAfterMs: number
+}
+
+/** What one attempt did, for metrics and tests. */
+export interface AttemptReport {
+  readonly work: Work
+  readonly outcome: Attempt.Outcome
+  readonly state: Delivery.Delivery
+  readonly settled: boolean
+}
+
+/** A hook to observe attempts (metrics); a no-op by default. */
+export class AttemptObserver extends Context.Reference<(report: AttemptReport) => Effect.Effect<void>>(
+  "hookline/server/DeliveryAttempt/AttemptObserver",
+  { defaultValue: () => () => Effect.void }
+) {}
+
+const oauthCredentials = Effect.fnUntraced(function* (auth: Profile.OutboundAuth) {
+  const sealer = yield* Sealer
+  const clientSecret = yield* sealer.open(auth.sealedClientSecret)
+  return {
+    tokenEndpoint: auth.tokenEndpoint,
+    clientId: auth.clientId,
+    clientSecret,
+    clientAuth: auth.clientAuth,
+    ...(auth.scope === undefined ? {} : { scope: auth.scope }),
+    ...(auth.audience === undefined ? {} : { audience: auth.audience })
+  }
+})
+
+/** The services an attempt and its record use, read once per worker instead of once per delivery. */
+export interface Hot {
+  readonly clock: Clock.Clock
+  readonly random: Random.Random
+  readonly ids: SecureRandom.SecureRandom["Service"]
+  readonly observe: (report: AttemptReport) => Effect.Effect<void>
+}
+
+export const hotServices: Effect.Effect<Hot, never, SecureRandom.SecureRandom> = Effect.gen(function* () {
+  return {
+    clock: yield* Clock.Clock,
+    random: yield* Random.Random,
+    ids: yield* SecureRandom.SecureRandom,
+    observe: yield* AttemptObserver
+  }
+})
+
+// Bodies by envelope kind and event: the deliveries of one event (claimed together, sharing one event object) are
+// serialised once per envelope.
+const bodies = new Map<Profile.EnvelopeKind, WeakMap<Work["event"], string>>()
+const bodyOf = (kind: Profile.EnvelopeKind, event: Work["event"]): string => {
+  let byEvent = bodies.get(kind)
+  if (byEvent === undefined) {
+    byEvent = new WeakMap()
+    bodies.set(kind, byEvent)
+  }
+  let body = byEvent.get(event)
+  if (body === undefined) {
+    body = Envelope.encode(kind, event)
+    byEvent.set(event, body)
+  }
+  return body
+}
+
+/** Builds, signs and sends one attempt with services already read (`hotServices`). */
+export const attemptWith = (hot: Hot, transport: Transport["Service"], work: Work) => {
+  const now = hot.clock.currentTimeMillisUnsafe()
+  const { delivery, subscription, event } = work
+  const body = bodyOf(subscription.profile.envelope, event)
+  const signing = Signature.headers(
+    delivery.id,
+    Math.floor(now / 1000),
+    body,
+    Subscription.validSecrets(subscription, now)
+  ).pipe(Effect.orDie)
+  const auth = subscription.profile.auth
+  if (auth === undefined) {
+    return Effect.flatMap(signing, (signed) =>
+      transport.send({
+        url: subscription.target.url,
+        method: subscription.target.method,
+        headers: { "content-type": Envelope.contentType, ...signed },
+        body
+      })
+    )
+  }
+  return Effect.flatMap(signing, (signed) => withOAuth(hot, transport, work, auth, body, signed))
+}
+
+/** An attempt with outbound OAuth: on a 401, refreshes the token once and retries. */
+const withOAuth = Effect.fnUntraced(function* (
+  hot: Hot,
+  transport: Transport["Service"],
+  work: Work,
+  auth: Profile.OutboundAuth,
+  body: string,
+  signed: Signature.Headers
+) {
+  const { subscription } = work
+  const request = (extra: Record<string, string>): Attempt.Request => ({
+    url: subscription.target.url,
+    method: subscription.target.method,
+    headers: { "content-type": Envelope.contentType, ...signed, ...extra },
+    body
+  })
+  const started = hot.clock.currentTimeMillisUnsafe()
+  const tokens = yield* TokenSource
+  const failed = (kind: Attempt.FailureKind, message: string): Attempt.Outcome => ({
+    _tag: "Failure",
+    kind,
+    message,
+    durationMs: hot.clock.currentTimeMillisUnsafe() - started
+  })
+  const credentials = yield* Effect.result(oauthCredentials(auth))
+  if (Result.isFailure(credentials)) return failed("oauth_invalid_client", credentials.failure.message)
+  const send = Effect.gen(function* () {
+    const token = yield* tokens.token(credentials.success)
+    const [name, value] = Profile.authHeader(auth, token)
+    return { token, outcome: yield* transport.send(request({ [name.toLowerCase()]: value })) }
+  })
+  const first = yield* Effect.result(send)
+  if (Result.isFailure(first)) return failed(first.failure.kind, first.failure.message)
+  if (first.success.outcome._tag !== "Response" || first.success.outcome.status !== 401) return first.success.outcome
+  // The receiver refused our token: drop it, fetch a new one, retry this attempt once.
+  yield* tokens.invalidate(credentials.success, first.success.token)
+  const second = yield* Effect.result(send)
+  return Result.isFailure(second) ? failed(second.failure.kind, second.failure.message) : second.success.outcome
+})
+
+/** Builds, signs and sends one attempt; on a 401 with outbound OAuth, refreshes the token once and retries. */
+export const attempt = Effect.fnUntraced(function* (work: Work) {
+  return yield* attemptWith(yield* hotServices, yield* Transport, work)
+})
+
+/** The subscription-level consequence of an attempt, if any: auto-disable bookkeeping or 410 Gone. */
+const subscriptionCommand = (
+  work: Work,
+  outcome: Attempt.Outcome,
+  at: number,
+  options: RecordOptions
+): Subscription.Command | undefined => {
+  const kind = RetryPolicy.classify(outcome)
+  if (kind === "gone") return { _tag: "Gone", id: work.subscription.id, at }
+  const command: Subscription.Command = {
+    _tag: "RecordDeliveryOutcome",
+    id: work.subscription.id,
+    outcome: kind === "success" ? "succeeded" : "failed",
+    autoDisableAfterMs: options.autoDisableAfterMs,
+    at
+  }
+  // Most outcomes change nothing (still healthy, or already failing): skip the write entirely.
+  const decided = Subscription.decide(command, work.subscription)
+  return Result.isSuccess(decided) && decided.success.length > 0 ? command : undefined
+}
+
+/** Records `outcome` with services already read (`hotServices`), through `settle`. */
+export const recordWith = (
+  hot: Hot,
+  work: Work,
+  outcome: Attempt.Outcome,
+  options: RecordOptions,
+  settle: (change: Settle) => Effect.Effect<boolean, StoreError>
+) =>
+  Effect.flatMap(hot.ids.ulid, (ulid) => {
+    const at = hot.clock.currentTimeMillisUnsafe()
+    const command: Delivery.Command = {
+      _tag: "RecordAttempt",
+      deliveryId: work.delivery.id,
+      attemptId: `att_${ulid.toLowerCase()}` as Ids.AttemptId,
+      outcome,
+      jitter: hot.random.nextDoubleUnsafe(),
+      policy: options.policy,
+      at
+    }
+    const decided = Decider.handle(Delivery.decider, work.delivery, command)
+    if (Result.isFailure(decided) || decided.success.state === null) {
+      return Effect.logWarning("delivery decision refused", { delivery: work.delivery.id })
+    }
+    const { events, state } = decided.success
+    return Effect.flatMap(
+      settle({ lease: work.lease, expectedVersion: work.delivery.version, events, state }),
+      (settled) => {
+        const observed = hot.observe({ work, outcome, state, settled })
+        const follow = settled ? subscriptionCommand(work, outcome, at, options) : undefined
+        if (follow === undefined) return observed
+        return Subscriptions.execute(work.subscription.owner, follow).pipe(
+          Effect.catch((error) => Effect.logWarning("subscription update failed", { error: error._tag })),
+          Effect.andThen(observed)
+        )
+      }
+    )
+  })
+
+/**
+ * Stores the consequences of `outcome`, one attempt of `work`: the delivery's
+ * decision through `settle` (by default the store's own), then the
+ * subscription's (auto-disable, 410 Gone), then the observer.
+ */
+export const record = Effect.fnUntraced(function* (
+  work: Work,
+  outcome: Attempt.Outcome,
+  options: RecordOptions,
+  settle?: (change: Settle) => Effect.Effect<boolean, StoreError>
+) {
+  const store = yield* DeliveryStore
+  return yield* recordWith(yield* hotServices, work, outcome, options, settle ?? store.settle)
+})
+
+/** Makes one attempt of `work` and stores its consequences. */
+export const process = Effect.fnUntraced(function* (work: Work, options: RecordOptions) {
+  return yield* record(work, yield* attempt(work), options)
+})
