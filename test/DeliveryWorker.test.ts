@@ -8,6 +8,7 @@ import * as Deliveries from "@hookline/domain/Deliveries"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import { EventStore } from "@hookline/domain/EventStore"
+import type * as Ids from "@hookline/domain/Ids"
 import { Sealer } from "@hookline/domain/Sealer"
 import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
@@ -297,6 +298,38 @@ describeStores("delivery worker: auto-disable and manual operations", (it) => {
           Effect.forEach(more, (m) => deliveries.list(tenant, { eventId: m.event.id }, {})),
           (pages) => pages.every((p) => p.data[0]?.status === "succeeded")
         )
+      })
+    )
+  })
+})
+
+describeStores("delivery worker: wake-ups", (it) => {
+  // Polling is effectively off: only the publish's own NOTIFY can bring the work in time.
+  const sleepy = DeliveryWorker.layer({ pollMs: 120_000, leaseMs: 5_000, policy: { delaysMs: [0], jitter: 0 } })
+  it.layer(Layer.provideMerge(sleepy, Layer.provideMerge(delivery, stores)), { timeout: "60 seconds" })((it) => {
+    it.effect("a publish wakes an idle worker at once: its commit notifies, one event or a batch", () =>
+      Effect.gen(function* () {
+        const receiver = yield* ScriptedReceiver.make({ routes: { "/ok": ScriptedReceiver.ok } })
+        const tenant = owner(`n${Math.random().toString(36).slice(2, 8)}`)
+        yield* createSubscription(tenant, { url: receiver.url("/ok") })
+        const deliveries = yield* DeliveryStore
+        // Let the worker's first claim come back empty, so it is asleep until notified.
+        yield* Effect.sleep("300 millis")
+        const one = yield* deliveries.publish(yield* event(tenant), EventCatalog.defaultCatalog)
+        const delivered = (eventId: Ids.EventId) =>
+          eventually(
+            deliveries.list(tenant, { eventId }, {}),
+            (page) => page.data[0]?.status === "succeeded",
+            5_000
+          ).pipe(Effect.map((page) => page.data[0]?.status))
+        assert.strictEqual(yield* delivered(one.event.id), "succeeded")
+        yield* Effect.sleep("300 millis")
+        const batch = yield* deliveries.publishMany(
+          [yield* event(tenant), yield* event(tenant)],
+          EventCatalog.defaultCatalog
+        )
+        for (const published of batch) assert.strictEqual(yield* delivered(published.event.id), "succeeded")
+        assert.strictEqual(receiver.requestsTo("/ok").length, 3)
       })
     )
   })
