@@ -174,16 +174,22 @@ export const make = Effect.gen(function* () {
     const [rows, candidates] = yield* Effect.all([findByKeys(keyed), candidatesOf(events)], {
       concurrency: "unbounded"
     })
+    // The first event of the batch asking for each key.
+    const asking = new Map<string, PublishedEvent.PublishedEvent>()
+    for (const e of keyed) {
+      const key = keyOf(e.owner, e.idempotencyKey ?? "")
+      if (!asking.has(key)) asking.set(key, e)
+    }
     const known = new Map<string, Known>()
     const expired: Array<string> = []
     for (const row of rows) {
       if (row.idempotency_key === null) continue
-      const key = keyOf(toEvent(row).owner, row.idempotency_key)
+      const stored = toEvent(row)
+      const key = keyOf(stored.owner, row.idempotency_key)
       // A key older than its window (counted from the first event that asks again) is free again.
-      const asking = keyed.find((e) => keyOf(e.owner, e.idempotencyKey ?? "") === key)
-      if (asking !== undefined && row.occurred_at.getTime() < asking.occurredAt - idempotencyWindowMs) {
-        expired.push(row.id)
-      } else known.set(key, { event: toEvent(row), deliveries: row.deliveries })
+      const first = asking.get(key)
+      if (first !== undefined && stored.occurredAt < first.occurredAt - idempotencyWindowMs) expired.push(row.id)
+      else known.set(key, { event: stored, deliveries: row.deliveries })
     }
     if (expired.length > 0) {
       yield* sql`UPDATE hookline_published_events SET idempotency_key = NULL WHERE id IN ${sql.in(expired)}`
