@@ -119,7 +119,7 @@ export const make = Effect.gen(function* () {
     wake: boolean
   ) =>
     sql<{ readonly id: string }>`
-      WITH e AS (
+      WITH inserted AS (
         INSERT INTO hookline_published_events
           (id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries, occurred_at)
         SELECT id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries,
@@ -145,7 +145,7 @@ export const make = Effect.gen(function* () {
         SELECT * FROM jsonb_to_recordset(${json(deliveries)}::jsonb) AS r(id text, tenant text, mode text,
           subscription_id text, event_id text, event_type text, status text, ordered boolean, attempts int,
           next_attempt_at float8, state jsonb, version int, created_at float8, updated_at float8, events jsonb)
-        WHERE event_id IN (SELECT id FROM e)
+        WHERE event_id IN (SELECT id FROM inserted)
       ), queued AS (
         INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
           attempts, next_attempt_at, state, version, created_at, updated_at)
@@ -160,9 +160,9 @@ export const make = Effect.gen(function* () {
       )${
         wake
           ? sql`, woken AS (SELECT pg_notify(${workChannel}, '') WHERE EXISTS (SELECT 1 FROM d))
-      SELECT id FROM e CROSS JOIN (SELECT count(*) FROM woken) w`
+      SELECT id FROM inserted CROSS JOIN (SELECT count(*) FROM woken) w`
           : sql`
-      SELECT id FROM e`
+      SELECT id FROM inserted`
       }`
 
   const publishBatch = Effect.fnUntraced(function* (
