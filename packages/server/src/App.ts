@@ -6,6 +6,7 @@
  */
 import * as AddressGuard from "@hookline/adapters/AddressGuard"
 import * as Retention from "@hookline/adapters/Retention"
+import * as TableMaintenance from "@hookline/adapters/TableMaintenance"
 import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
 import { Duration, Effect, Layer, Option, Redacted, Result, Schedule } from "effect"
 import { Catalog } from "./Catalog.ts"
@@ -104,7 +105,9 @@ export const layer = (roles: Roles = { http: true, worker: true }, options: Opti
           Layer.unwrap(
             Effect.map(ServerConfig, (config) => Retention.layer({ maxAge: Duration.days(config.retentionDays) }))
           )
-        )
+        ),
+        // So does table maintenance, where no autovacuum keeps the tables (the embedded store, or autovacuum off).
+        Layer.provideMerge(TableMaintenance.layer())
       )
     : Layer.empty
   const http = roles.http ? Http.layer : Layer.empty

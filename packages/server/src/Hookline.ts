@@ -27,6 +27,7 @@ import * as PgDeliveryStore from "@hookline/adapters/PgDeliveryStore"
 import * as PgEventStore from "@hookline/adapters/PgEventStore"
 import { PgNotifications } from "@hookline/adapters/PgNotifications"
 import * as PgSubscriptionStore from "@hookline/adapters/PgSubscriptionStore"
+import * as TableMaintenance from "@hookline/adapters/TableMaintenance"
 import * as Deliveries from "@hookline/domain/Deliveries"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import type { ValidationFailed } from "@hookline/domain/Errors"
@@ -184,7 +185,7 @@ const make = (options: Options) =>
       concurrency: settings.workerConcurrency,
       leaseMs: Math.max(60_000, settings.httpTimeoutMs * 3),
       ...(typeof options.worker === "object" ? options.worker : {})
-    }).pipe(Layer.provideMerge(App.workerMetrics))
+    }).pipe(Layer.provideMerge(App.workerMetrics), Layer.provideMerge(TableMaintenance.layer()))
     const running = yield* SynchronizedRef.make(
       Option.none<{ readonly scope: Scope.Closeable; readonly worker: DeliveryWorker.DeliveryWorker["Service"] }>()
     )
