@@ -105,14 +105,13 @@ export const make = Effect.gen(function* () {
         Omit<EventRow, "data"> & {
           readonly delivery: Delivery.Delivery
           readonly subscription_id: string
-          readonly first_of_subscription: boolean
+          /** On the first row of each subscription only: NULL elsewhere (a stored state is never NULL). */
           readonly subscription: Subscription.Subscription | null
           readonly first_of_event: boolean
           readonly data: PublishedEvent.PublishedEvent["data"]
         }
       >`
         SELECT d.state AS delivery, d.subscription_id,
-               row_number() OVER (PARTITION BY d.subscription_id) = 1 AS first_of_subscription,
                row_number() OVER (PARTITION BY d.event_id) = 1 AS first_of_event,
                CASE WHEN row_number() OVER (PARTITION BY d.subscription_id) = 1 THEN s.state END AS subscription,
                CASE WHEN row_number() OVER (PARTITION BY d.event_id) = 1 THEN e.data END AS data,
@@ -124,8 +123,7 @@ export const make = Effect.gen(function* () {
       const subscriptions = new Map<string, Subscription.Subscription>()
       const events = new Map<string, PublishedEvent.PublishedEvent>()
       for (const row of rows) {
-        if (row.first_of_subscription && row.subscription !== null)
-          subscriptions.set(row.subscription_id, row.subscription)
+        if (row.subscription !== null) subscriptions.set(row.subscription_id, row.subscription)
         if (row.first_of_event) events.set(row.id, toEvent(row))
       }
       const byId = new Map(rows.map((row) => [row.delivery.id, row]))

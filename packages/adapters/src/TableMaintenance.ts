@@ -9,12 +9,14 @@
  * filtered by subscription took 30 ms at 50 000 deliveries instead of 0.3).
  *
  * When no autovacuum launcher runs, `layer` vacuums and analyzes the tables
- * at start and then on a schedule; otherwise it does nothing. `VACUUM` runs
+ * on a schedule; otherwise it does nothing. Not at start: a new store's
+ * tables are empty, a reopened one kept its statistics, and a `VACUUM` then
+ * would hold the embedded store's one session while the server comes up. `VACUUM` runs
  * with `SKIP_LOCKED`, so processes doing it at once pass over each other's
  * tables instead of queueing.
  */
 import type { StoreError } from "@hookline/domain/StoreError"
-import { Duration, Effect, Layer, Schedule } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { toStoreError } from "./SqlFailure.ts"
 
@@ -60,8 +62,8 @@ export interface Options {
 
 /**
  * Keeps the tables while the layer lives, if no autovacuum launcher does: a
- * run at start, then every `every`. A failed run is logged and tried again
- * next time.
+ * run every `every`, the first one `every` after start. A failed run is
+ * logged and tried again next time.
  */
 export const layer = (options: Options = {}): Layer.Layer<never, never, SqlClient.SqlClient> =>
   Layer.effectDiscard(
@@ -71,9 +73,10 @@ export const layer = (options: Options = {}): Layer.Layer<never, never, SqlClien
       yield* Effect.logInfo("no autovacuum runs for this store: Hookline vacuums and analyzes its own tables", {
         every_minutes: Duration.toMinutes(every)
       })
-      yield* run.pipe(
+      yield* Effect.sleep(every).pipe(
+        Effect.andThen(run),
         Effect.catch((error) => Effect.logWarning("table maintenance failed; trying again next time", error.message)),
-        Effect.repeat(Schedule.spaced(every)),
+        Effect.forever,
         Effect.forkScoped
       )
     })

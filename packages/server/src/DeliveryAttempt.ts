@@ -10,7 +10,7 @@
 import type * as Attempt from "@hookline/domain/Attempt"
 import * as Decider from "@hookline/domain/Decider"
 import * as Delivery from "@hookline/domain/Delivery"
-import { DeliveryStore, type Settle, type Work } from "@hookline/domain/DeliveryStore"
+import type { Settle, Work } from "@hookline/domain/DeliveryStore"
 import * as Envelope from "@hookline/domain/Envelope"
 import type * as Ids from "@hookline/domain/Ids"
 import * as Profile from "@hookline/domain/Profile"
@@ -21,7 +21,7 @@ import type { StoreError } from "@hookline/domain/StoreError"
 import * as Subscription from "@hookline/domain/Subscription"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import { TokenSource } from "@hookline/domain/TokenSource"
-import { Transport } from "@hookline/domain/Transport"
+import type { Transport } from "@hookline/domain/Transport"
 import { Clock, Context, Effect, Random, Result } from "effect"
 import { SecureRandom } from "effect/crypto"
 
@@ -94,8 +94,11 @@ const bodyOf = (kind: Profile.EnvelopeKind, event: Work["event"]): string => {
   return body
 }
 
-/** Builds, signs and sends one attempt with services already read (`hotServices`). */
-export const attemptWith = (hot: Hot, transport: Transport["Service"], work: Work) => {
+/**
+ * Builds, signs and sends one attempt of `work`, with services already read
+ * (`hotServices`); on a 401 with outbound OAuth, refreshes the token once and retries.
+ */
+export const attempt = (hot: Hot, transport: Transport["Service"], work: Work) => {
   const now = hot.clock.currentTimeMillisUnsafe()
   const { delivery, subscription, event } = work
   const body = bodyOf(subscription.profile.envelope, event)
@@ -159,11 +162,6 @@ const withOAuth = Effect.fnUntraced(function* (
   return Result.isFailure(second) ? failed(second.failure.kind, second.failure.message) : second.success.outcome
 })
 
-/** Builds, signs and sends one attempt; on a 401 with outbound OAuth, refreshes the token once and retries. */
-export const attempt = Effect.fnUntraced(function* (work: Work) {
-  return yield* attemptWith(yield* hotServices, yield* Transport, work)
-})
-
 /** The subscription-level consequence of an attempt, if any: auto-disable bookkeeping or 410 Gone. */
 const subscriptionCommand = (
   work: Work,
@@ -185,8 +183,11 @@ const subscriptionCommand = (
   return Result.isSuccess(decided) && decided.success.length > 0 ? command : undefined
 }
 
-/** Records `outcome` with services already read (`hotServices`), through `settle`. */
-export const recordWith = (
+/**
+ * Stores the consequences of `outcome`, one attempt of `work`: the delivery's decision through `settle`, then
+ * the subscription's (auto-disable, 410 Gone), then the observer.
+ */
+export const record = (
   hot: Hot,
   work: Work,
   outcome: Attempt.Outcome,
@@ -222,23 +223,3 @@ export const recordWith = (
       }
     )
   })
-
-/**
- * Stores the consequences of `outcome`, one attempt of `work`: the delivery's
- * decision through `settle` (by default the store's own), then the
- * subscription's (auto-disable, 410 Gone), then the observer.
- */
-export const record = Effect.fnUntraced(function* (
-  work: Work,
-  outcome: Attempt.Outcome,
-  options: RecordOptions,
-  settle?: (change: Settle) => Effect.Effect<boolean, StoreError>
-) {
-  const store = yield* DeliveryStore
-  return yield* recordWith(yield* hotServices, work, outcome, options, settle ?? store.settle)
-})
-
-/** Makes one attempt of `work` and stores its consequences. */
-export const process = Effect.fnUntraced(function* (work: Work, options: RecordOptions) {
-  return yield* record(work, yield* attempt(work), options)
-})

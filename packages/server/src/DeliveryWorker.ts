@@ -85,6 +85,9 @@ interface Lane {
   readonly limit: number
 }
 
+// A disabled or deleted subscription's deliveries wait, parked, instead of being attempted.
+const isLive = (work: Work): boolean => work.subscription.enabled && !work.subscription.deleted
+
 const makeOwner = Effect.map(
   SecureRandom.SecureRandom.use((r) => r.ulid),
   (id) => `worker-${id.toLowerCase()}`
@@ -207,7 +210,7 @@ export const layer = (settings: Partial<Options> = {}) =>
           leaveLane(work, lane)
           return true
         }
-        return Effect.suspend(() => DeliveryAttempt.attemptWith(hot, transport, work)).pipe(
+        return Effect.suspend(() => DeliveryAttempt.attempt(hot, transport, work)).pipe(
           Effect.flatMap((outcome) =>
             Effect.andThen(
               Effect.suspend(() => {
@@ -215,7 +218,7 @@ export const layer = (settings: Partial<Options> = {}) =>
                 slotFreed()
                 return startReady
               }),
-              DeliveryAttempt.recordWith(hot, work, outcome, options, batcher.settle)
+              DeliveryAttempt.record(hot, work, outcome, options, batcher.settle)
             )
           ),
           Effect.catchCause((cause) => Effect.logError("delivery attempt failed", cause)),
@@ -252,11 +255,11 @@ export const layer = (settings: Partial<Options> = {}) =>
         })
         if (leases.length === 0) return 0
         const works = yield* store.work(leases)
-        const paused = works.filter((w) => !w.subscription.enabled || w.subscription.deleted)
+        const paused = works.filter((w) => !isLive(w))
         if (paused.length > 0) yield* queue.park(paused.map((w) => w.lease))
         const throttled: Array<Lease> = []
         for (const work of works) {
-          if (!work.subscription.enabled || work.subscription.deleted) continue
+          if (!isLive(work)) continue
           const limit = work.subscription.rateLimitPerSecond
           if (limit !== undefined && !(yield* queue.takeRateSlot(work.subscription.id, limit))) {
             throttled.push(work.lease)
@@ -321,13 +324,18 @@ export const layer = (settings: Partial<Options> = {}) =>
           stopping = true
           handBack()
           wakeNow()
-          yield* Fiber.awaitAll(fibers).pipe(Effect.timeoutOption(Duration.millis(options.shutdownMs)))
+          // One deadline for the whole shutdown: the claim loops' last rounds, then the attempts in flight.
+          const deadline = (yield* Clock.currentTimeMillis) + options.shutdownMs
+          const untilDeadline = Effect.map(Clock.currentTimeMillis, (now) =>
+            Duration.millis(Math.max(0, deadline - now))
+          )
+          yield* Fiber.awaitAll(fibers).pipe(Effect.timeoutOption(yield* untilDeadline))
           // The last round may have claimed more after the first hand-back.
           handBack()
           // Wait for in-flight attempts, then hand back whatever is left.
           yield* Effect.gen(function* () {
             while (inFlight.size > 0) yield* Effect.sleep("20 millis")
-          }).pipe(Effect.timeoutOption(Duration.millis(options.shutdownMs)))
+          }).pipe(Effect.timeoutOption(yield* untilDeadline))
           // Past the deadline: stop what still runs (a stopped worker sends nothing more), then hand its leases back
           // (taken first: an interrupted attempt forgets its lease as it ends).
           const left = [...unstarted, ...inFlight.values()]
