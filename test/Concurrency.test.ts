@@ -212,7 +212,8 @@ describeStores("concurrent claimers", (it, { backend }) => {
             SELECT count(*) FILTER (WHERE d.status = 'succeeded') AS succeeded,
                    count(*) FILTER (WHERE d.status <> 'succeeded') AS other,
                    sum(d.lease_count) AS leases,
-                   (SELECT count(*) FROM hookline_attempts a WHERE a.tenant = ${tenant.tenant}) AS attempts,
+                   (SELECT count(*) FROM hookline_events e JOIN hookline_deliveries x ON x.id = e.stream_id
+                     WHERE x.tenant = ${tenant.tenant} AND e.type = 'AttemptRecorded') AS attempts,
                    (SELECT count(*) FROM hookline_events e JOIN hookline_deliveries x ON x.id = e.stream_id
                      WHERE x.tenant = ${tenant.tenant}) AS stream_events
             FROM hookline_deliveries d WHERE d.tenant = ${tenant.tenant}`

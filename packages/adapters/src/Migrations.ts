@@ -10,13 +10,15 @@ import initial from "./migrations/0001_initial.ts"
 import access from "./migrations/0002_access.ts"
 import rateWindows from "./migrations/0003_rate_windows.ts"
 import retention from "./migrations/0004_retention.ts"
+import attemptLog from "./migrations/0005_attempt_log.ts"
 
 /** Every migration, by id and name. Append only; never edit a released one. */
 export const all = {
   "1_initial": initial,
   "2_access": access,
   "3_rate_windows": rateWindows,
-  "4_retention": retention
+  "4_retention": retention,
+  "5_attempt_log": attemptLog
 }
 
 // An arbitrary constant shared by every Hookline process ("hookline" in ASCII).

@@ -272,10 +272,10 @@ export const make = Effect.gen(function* () {
 
   /**
    * Every change in one statement (so one round trip and no explicit transaction): the fenced update of the
-   * deliveries, then, for the rows it held, their stream events and attempt-log rows, as data-modifying CTEs that
-   * commit together or not at all. The version fence, under the row lock, is the stream's expected version: the
-   * appends cannot conflict. The changes travel as one JSON array, each with its events once: the stream rows and the
-   * attempt-log rows are read out of those events by the statement, and instants travel as epoch milliseconds.
+   * deliveries, then, for the rows it held, their stream events (the attempt log among them) as a data-modifying CTE
+   * that commits with it or not at all. The version fence, under the row lock, is the stream's expected version: the
+   * appends cannot conflict. The changes travel as one JSON array, each with its events once: the stream rows are read
+   * out of those events by the statement, and instants travel as epoch milliseconds.
    */
   const settleStatement = (changes: ReadonlyArray<Settle>) =>
     Effect.map(
@@ -284,8 +284,6 @@ export const make = Effect.gen(function* () {
           SELECT * FROM jsonb_to_recordset(${json(
             changes.map(({ lease, expectedVersion, state, events }) => ({
               id: state.id,
-              tenant: state.owner.tenant,
-              mode: state.owner.mode,
               owner: lease.owner,
               lease_count: lease.leaseCount,
               expected: expectedVersion,
@@ -298,7 +296,7 @@ export const make = Effect.gen(function* () {
               updated_at: state.updatedAt,
               events
             }))
-          )}::jsonb) AS c(id text, tenant text, mode text, owner text, lease_count int, expected int, status text,
+          )}::jsonb) AS c(id text, owner text, lease_count int, expected int, status text,
             attempts int, next_attempt_at float8, last_status int, state jsonb, version int, updated_at float8,
             events jsonb)
         ), held AS (
@@ -314,16 +312,6 @@ export const make = Effect.gen(function* () {
           SELECT c.id, c.expected + e.position, e.event->>'_tag', e.event
           FROM c CROSS JOIN LATERAL jsonb_array_elements(c.events) WITH ORDINALITY AS e(event, position)
           WHERE c.id IN (SELECT id FROM held)
-        ), attempts AS (
-          INSERT INTO hookline_attempts
-            (id, delivery_id, tenant, mode, attempted_at, status_code, failure, duration_ms, outcome)
-          SELECT e.event->>'attemptId', c.id, c.tenant, c.mode, to_timestamp((e.event->>'at')::float8 / 1000),
-            CASE WHEN e.event->'outcome'->>'_tag' = 'Response' THEN (e.event->'outcome'->>'status')::int END,
-            CASE WHEN e.event->'outcome'->>'_tag' = 'Failure' THEN e.event->'outcome'->>'kind' END,
-            (e.event->'outcome'->>'durationMs')::float8, e.event->'outcome'
-          FROM c CROSS JOIN LATERAL jsonb_array_elements(c.events) AS e(event)
-          WHERE e.event->>'_tag' = 'AttemptRecorded' AND c.id IN (SELECT id FROM held)
-          ON CONFLICT (id) DO NOTHING
         )
         SELECT id FROM held`,
       (rows) => new Set(rows.map((row) => row.id))

@@ -40,36 +40,3 @@ export const lastStatus = (state: Delivery.Delivery): number | null => {
   const last = state.attempts[state.attempts.length - 1]
   return last !== undefined && last.outcome._tag === "Response" ? last.outcome.status : null
 }
-
-/** A `hookline_attempts` row. */
-export type AttemptRow = {
-  readonly id: string
-  readonly delivery_id: string
-  readonly tenant: string
-  readonly mode: string
-  readonly attempted_at: Date
-  readonly status_code: number | null
-  readonly failure: string | null
-  readonly duration_ms: number
-  readonly outcome: string
-}
-
-/** The `hookline_attempts` rows of the `AttemptRecorded` events among `decided`. */
-export const attemptRows = (state: Delivery.Delivery, decided: ReadonlyArray<Delivery.Event>): Array<AttemptRow> =>
-  decided.flatMap((event) =>
-    event._tag === "AttemptRecorded"
-      ? [
-          {
-            id: event.attemptId,
-            delivery_id: state.id,
-            tenant: state.owner.tenant,
-            mode: state.owner.mode,
-            attempted_at: new Date(event.at),
-            status_code: event.outcome._tag === "Response" ? event.outcome.status : null,
-            failure: event.outcome._tag === "Failure" ? event.outcome.kind : null,
-            duration_ms: event.outcome.durationMs,
-            outcome: JSON.stringify(event.outcome)
-          }
-        ]
-      : []
-  )

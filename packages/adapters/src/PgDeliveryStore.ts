@@ -25,13 +25,13 @@ import type * as PublishedEvent from "@hookline/domain/PublishedEvent"
 import type * as Subscription from "@hookline/domain/Subscription"
 import type { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import type { Owner } from "@hookline/domain/Tenancy"
-import { Array as Arr, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { SecureRandom } from "effect/crypto"
 import { SqlClient } from "effect/sql"
 import type { Fragment } from "effect/sql/Statement"
 import * as PgDeliveryBatch from "./PgDeliveryBatch.ts"
 import { workChannel } from "./PgDeliveryQueue.ts"
-import { attemptRows, type EventRow, eventColumns, lastStatus, toEvent } from "./PgDeliveryRows.ts"
+import { type EventRow, eventColumns, lastStatus, toEvent } from "./PgDeliveryRows.ts"
 import { PgNotifications } from "./PgNotifications.ts"
 import { toStoreError } from "./SqlFailure.ts"
 import * as SqlPage from "./SqlPage.ts"
@@ -137,19 +137,6 @@ export const make = Effect.gen(function* () {
       })
     }).pipe(Effect.mapError(toStoreError))
 
-  const write = (expectedVersion: number, decided: ReadonlyArray<Delivery.Event>, state: Delivery.Delivery) =>
-    Effect.gen(function* () {
-      yield* events.append(
-        state.id,
-        expectedVersion,
-        decided.map((event) => ({ type: event._tag, data: event }))
-      )
-      const attempts: Array<Record<string, unknown>> = attemptRows(state, decided)
-      if (Arr.isReadonlyArrayNonEmpty(attempts)) {
-        yield* sql`INSERT INTO hookline_attempts ${sql.insert(attempts)} ON CONFLICT (id) DO NOTHING`
-      }
-    })
-
   const save = Effect.fn("DeliveryStore.save")(function* (
     expectedVersion: number,
     decided: ReadonlyArray<Delivery.Event>,
@@ -168,7 +155,12 @@ export const make = Effect.gen(function* () {
           if (updated.length === 0) {
             return yield* new Conflict({ stream: state.id, expected: expectedVersion, actual: -1 })
           }
-          yield* write(expectedVersion, decided, state)
+          // The stream is the attempt log too: each `AttemptRecorded` event holds one attempt's outcome.
+          yield* events.append(
+            state.id,
+            expectedVersion,
+            decided.map((event) => ({ type: event._tag, data: event }))
+          )
           if (state.status === "pending") yield* wake
         })
       )

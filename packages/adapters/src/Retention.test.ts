@@ -52,20 +52,18 @@ const settleAll = (who: Owner, status: number) =>
   })
 
 /** Moves rows 40 days into the past. */
-const backdate = (table: "deliveries" | "attempts" | "events", ids: ReadonlyArray<string>) =>
+const backdate = (table: "deliveries" | "events", ids: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const days = sql.literal("interval '40 days'")
     if (table === "deliveries") {
       yield* sql`UPDATE hookline_deliveries SET updated_at = updated_at - ${days} WHERE id = ANY(${ids}::text[])`
-    } else if (table === "attempts") {
-      yield* sql`UPDATE hookline_attempts SET attempted_at = attempted_at - ${days} WHERE delivery_id = ANY(${ids}::text[])`
     } else {
       yield* sql`UPDATE hookline_published_events SET occurred_at = occurred_at - ${days} WHERE id = ANY(${ids}::text[])`
     }
   })
 
-/** Counts rows of the tenant and of the given deliveries' streams. */
+/** Counts rows of the tenant and of its deliveries' streams (attempts: their `AttemptRecorded` events). */
 const counts = (who: Owner) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -76,7 +74,8 @@ const counts = (who: Owner) =>
       readonly streams: number
     }>`
       SELECT (SELECT count(*) FROM hookline_deliveries WHERE tenant = ${who.tenant}) AS deliveries,
-             (SELECT count(*) FROM hookline_attempts WHERE tenant = ${who.tenant}) AS attempts,
+             (SELECT count(*) FROM hookline_events WHERE type = 'AttemptRecorded'
+                AND stream_id IN (SELECT id FROM hookline_deliveries WHERE tenant = ${who.tenant})) AS attempts,
              (SELECT count(*) FROM hookline_published_events WHERE tenant = ${who.tenant}) AS events,
              (SELECT count(*) FROM hookline_events WHERE stream_id LIKE 'dlv_%'
                 AND stream_id IN (SELECT id FROM hookline_deliveries WHERE tenant = ${who.tenant})) AS streams`
@@ -107,9 +106,8 @@ describeStores("Retention", (it) => {
         // Old with no delivery at all: goes.
         const e3 = yield* deliveries.publish(yield* event(who, { type: "purchase" }), catalog)
         assert.strictEqual(e3.deliveries, 0)
-        // Young and done, one of its attempts old (a late manual retry): only that attempt goes.
-        const e4 = yield* deliveries.publish(yield* event(who), catalog)
-        const [, d4b = ""] = yield* idsOf(who, e4.event.id)
+        // Young and done: kept whole.
+        yield* deliveries.publish(yield* event(who), catalog)
 
         // d1b fails (a retry is scheduled, so it stays pending); the others succeed.
         const sql = yield* SqlClient.SqlClient
@@ -120,14 +118,13 @@ describeStores("Retention", (it) => {
 
         const old = [d1a, d1b, ...(yield* idsOf(who, e2.event.id))]
         yield* backdate("deliveries", old)
-        yield* backdate("attempts", [...old, d4b])
         yield* backdate("events", [e1.event.id, e2.event.id, e3.event.id])
         assert.deepStrictEqual(yield* counts(who), { deliveries: 6, attempts: 6, events: 4, streams: 18 })
 
         const pruned = yield* Retention.prune()
-        assert.deepInclude(pruned, { deliveries: 3, deliveryEvents: 9, attempts: 4, events: 2 })
-        // Kept: d1b (pending, its attempt and stream), e1 (d1b refers to it), e4 and its two deliveries.
-        assert.deepStrictEqual(yield* counts(who), { deliveries: 3, attempts: 2, events: 2, streams: 9 })
+        assert.deepInclude(pruned, { deliveries: 3, deliveryEvents: 9, attempts: 3, events: 2 })
+        // Kept: d1b (pending, its stream and attempt), e1 (d1b refers to it), e4 and its two deliveries.
+        assert.deepStrictEqual(yield* counts(who), { deliveries: 3, attempts: 3, events: 2, streams: 9 })
         assert.strictEqual((yield* deliveries.get(who, d1b as Delivery.Delivery["id"])).status, "pending")
         assert.strictEqual((yield* deliveries.getEvent(who, e1.event.id)).id, e1.event.id)
         assert.strictEqual((yield* Effect.flip(deliveries.get(who, d1a as Delivery.Delivery["id"])))._tag, "NotFound")

@@ -3,9 +3,10 @@
  * so the database does not grow without end. A pass removes, in this order:
  *
  * 1. finished deliveries (succeeded, exhausted, cancelled) last changed before
- *    the cutoff, with their delivery-stream events and their attempts;
- * 2. attempts made before the cutoff whose delivery is not pending;
- * 3. published events that occurred before the cutoff and that no delivery
+ *    the cutoff, with their delivery streams, which hold their attempts (a
+ *    delivery's attempt log goes with it, whole: one retried by hand within
+ *    the window keeps its earlier attempts, as it keeps its event);
+ * 2. published events that occurred before the cutoff and that no delivery
  *    refers to any more (a kept delivery keeps its event, payload included).
  *
  * It never touches a pending delivery (the queue) and never waits for a row
@@ -40,8 +41,9 @@ export interface Pruned {
   /** Rows older than this (by the database's clock) were eligible. */
   readonly cutoff: Date
   readonly deliveries: number
-  /** Events of the pruned deliveries' streams (`hookline_events`). */
+  /** Events of the pruned deliveries' streams (`hookline_events`), their attempts among them. */
   readonly deliveryEvents: number
+  /** Attempts among `deliveryEvents`. */
   readonly attempts: number
   readonly events: number
 }
@@ -82,7 +84,7 @@ export const prune = Effect.fn("Retention.prune")(function* (
   let attempts = 0
   let events = 0
 
-  // One statement: the deliveries, their streams and their attempts go together or not at all.
+  // One statement: the deliveries and their streams go together or not at all.
   const deliveryBatch = sql<Counts>`
     WITH doomed AS (
       SELECT id FROM hookline_deliveries
@@ -93,12 +95,10 @@ export const prune = Effect.fn("Retention.prune")(function* (
     ), gone AS (
       DELETE FROM hookline_deliveries d USING doomed WHERE d.id = doomed.id RETURNING d.id
     ), streams AS (
-      DELETE FROM hookline_events e USING gone WHERE e.stream_id = gone.id RETURNING 1
-    ), logged AS (
-      DELETE FROM hookline_attempts a USING gone WHERE a.delivery_id = gone.id RETURNING 1
+      DELETE FROM hookline_events e USING gone WHERE e.stream_id = gone.id RETURNING e.type
     )
     SELECT (SELECT count(*) FROM gone) AS deliveries, (SELECT count(*) FROM streams) AS stream_events,
-           (SELECT count(*) FROM logged) AS attempts`.pipe(
+           (SELECT count(*) FROM streams WHERE type = 'AttemptRecorded') AS attempts`.pipe(
     Effect.map((rows) => ({
       deliveries: Number(rows[0]?.deliveries ?? 0),
       stream_events: Number(rows[0]?.stream_events ?? 0),
@@ -113,28 +113,6 @@ export const prune = Effect.fn("Retention.prune")(function* (
       deliveries += counts.deliveries
       deliveryEvents += counts.stream_events
       attempts += counts.attempts
-    }
-  )
-
-  // Attempts of deliveries still kept; a pending delivery's log stays whole.
-  const attemptBatch = sql<{ readonly n: number }>`
-    WITH doomed AS (
-      SELECT a.id FROM hookline_attempts a
-      WHERE a.attempted_at < ${cutoff}
-        AND NOT EXISTS (
-          SELECT 1 FROM hookline_deliveries d WHERE d.id = a.delivery_id AND d.status = 'pending')
-      ORDER BY a.attempted_at
-      LIMIT ${batchSize}
-      FOR UPDATE SKIP LOCKED
-    ), gone AS (
-      DELETE FROM hookline_attempts a USING doomed WHERE a.id = doomed.id RETURNING 1
-    )
-    SELECT count(*) AS n FROM gone`.pipe(Effect.map(count), Effect.mapError(toStoreError))
-  yield* drain(
-    attemptBatch,
-    (n) => n,
-    (n) => {
-      attempts += n
     }
   )
 
@@ -177,7 +155,7 @@ export const layer = (options: LayerOptions = {}): Layer.Layer<never, never, Sql
   Layer.effectDiscard(
     prune(options).pipe(
       Effect.tap((pruned) =>
-        pruned.deliveries + pruned.attempts + pruned.events > 0
+        pruned.deliveries + pruned.events > 0
           ? Effect.logInfo("retention pass", {
               deliveries: pruned.deliveries,
               deliveryEvents: pruned.deliveryEvents,

@@ -24,7 +24,6 @@ import { toStoreError } from "./SqlFailure.ts"
 export const tables: ReadonlyArray<string> = [
   "hookline_deliveries",
   "hookline_events",
-  "hookline_attempts",
   "hookline_published_events",
   "hookline_subscriptions",
   "hookline_rate_windows",
