@@ -134,9 +134,15 @@ export const modeOf = (secret: string): Mode | undefined => {
   return match?.[1] === "live" ? "live" : match?.[1] === "test" ? "test" : undefined
 }
 
+const encoder = new TextEncoder()
+
+/** SHA-256 of a secret, lowercase hex, with a given digest service (a caller on a hot path resolves it once). */
+export const hashWith = (digest: Digest.Digest["Service"], secret: string): Effect.Effect<string> =>
+  digest.digestHex(Digest.sha256, encoder.encode(secret))
+
 /** SHA-256 of a secret, lowercase hex: what the store keeps and looks up by. */
 export const hash = (secret: string): Effect.Effect<string, never, Digest.Digest> =>
-  Digest.Digest.use((digest) => digest.digestHex(Digest.sha256, new TextEncoder().encode(secret)))
+  Digest.Digest.use((digest) => hashWith(digest, secret))
 
 /** True while the key has not been revoked. */
 export const isActive = (credential: { readonly revokedAt?: number | undefined }): boolean =>

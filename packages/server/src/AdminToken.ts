@@ -11,7 +11,7 @@
 import * as ApiKey from "@hookline/domain/ApiKey"
 import type { StoreError } from "@hookline/domain/StoreError"
 import { Console, Context, Effect, Layer, Option, Redacted } from "effect"
-import { type Digest, Mac, type SecureRandom } from "effect/crypto"
+import { Digest, Mac, type SecureRandom } from "effect/crypto"
 import * as Config from "./Config.ts"
 
 /** Checks a presented bearer token against the admin token. */
@@ -57,14 +57,11 @@ export const make = Effect.gen(function* () {
       })
   })
   const expectedBytes = encoder.encode(expected)
-  const digest = yield* Effect.context<Digest.Digest>()
+  const digest = yield* Digest.Digest
 
   return AdminToken.of({
     matches: (secret) =>
-      ApiKey.hash(secret).pipe(
-        Effect.map((hash) => Mac.timingSafeEqual(encoder.encode(hash), expectedBytes)),
-        Effect.provideContext(digest)
-      )
+      Effect.map(ApiKey.hashWith(digest, secret), (hash) => Mac.timingSafeEqual(encoder.encode(hash), expectedBytes))
   })
 })
 

@@ -19,7 +19,7 @@ import { covers } from "@hookline/domain/EventCatalog"
 import type { StoreError } from "@hookline/domain/StoreError"
 import type { Owner, Scope } from "@hookline/domain/Tenancy"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
-import type { Digest } from "effect/crypto"
+import { Digest } from "effect/crypto"
 import { HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
 import * as AccessToken from "./AccessToken.ts"
 import * as AdminToken from "./AdminToken.ts"
@@ -50,14 +50,21 @@ export class Authorization extends HttpApiMiddleware.Service<Authorization, { pr
 
 const rejected = new Unauthorized({ reason: "missing, invalid, expired or revoked credential" })
 
+/** What resolves a credential: the key store, the token verifier, the admin token and the digest. */
+interface Verifiers {
+  readonly store: ApiKey.ApiKeyStore["Service"]
+  readonly tokens: AccessToken.AccessTokens["Service"]
+  readonly admin: AdminToken.AdminToken["Service"]
+  readonly digest: Digest.Digest["Service"]
+}
+
 /** Resolves a bearer credential to a principal, or `Unauthorized`. */
-export const authenticate = Effect.fnUntraced(function* (credential: string) {
-  const store = yield* ApiKey.ApiKeyStore
+const authenticate = Effect.fnUntraced(function* ({ store, tokens, admin, digest }: Verifiers, credential: string) {
   if (credential === "") {
     return yield* new Unauthorized({ reason: "missing bearer credential (Authorization: Bearer <key>)" })
   }
   if (ApiKey.keyShape.test(credential)) {
-    const found = yield* store.findKeyByHash(yield* ApiKey.hash(credential))
+    const found = yield* store.findKeyByHash(yield* ApiKey.hashWith(digest, credential))
     if (Option.isNone(found) || !ApiKey.isActive(found.value) || found.value.mode !== ApiKey.modeOf(credential)) {
       return yield* rejected
     }
@@ -70,7 +77,7 @@ export const authenticate = Effect.fnUntraced(function* (credential: string) {
     })
   }
   if (credential.startsWith(AccessToken.prefix)) {
-    const claims = yield* (yield* AccessToken.AccessTokens).verify(credential)
+    const claims = yield* tokens.verify(credential)
     if (Option.isNone(claims)) return yield* rejected
     const client = yield* store.findClient(claims.value.sub)
     // Revoking the client ends every token it was issued, at once.
@@ -82,7 +89,7 @@ export const authenticate = Effect.fnUntraced(function* (credential: string) {
       scopes: claims.value.scopes
     })
   }
-  if (yield* (yield* AdminToken.AdminToken).matches(credential)) {
+  if (yield* admin.matches(credential)) {
     return Principal.of({ kind: "admin", id: "admin", owner: undefined, scopes: [] })
   }
   return yield* rejected
@@ -96,13 +103,17 @@ export const layer: Layer.Layer<
 > = Layer.effect(
   Authorization,
   Effect.gen(function* () {
-    const services = yield* Effect.context<
-      ApiKey.ApiKeyStore | AccessToken.AccessTokens | AdminToken.AdminToken | Digest.Digest
-    >()
+    // Resolved once here rather than provided to each request: providing a context merges it into the request
+    // fiber's, which copies every service the request can see.
+    const verifiers: Verifiers = {
+      store: yield* ApiKey.ApiKeyStore,
+      tokens: yield* AccessToken.AccessTokens,
+      admin: yield* AdminToken.AdminToken,
+      digest: yield* Digest.Digest
+    }
     return Authorization.of({
       bearer: (httpEffect, { credential }) =>
-        authenticate(Redacted.value(credential)).pipe(
-          Effect.provideContext(services),
+        authenticate(verifiers, Redacted.value(credential)).pipe(
           Effect.flatMap((principal) =>
             httpEffect.pipe(
               Effect.provideService(Principal, principal),
