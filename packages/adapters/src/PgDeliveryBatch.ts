@@ -49,6 +49,9 @@ const json = (rows: ReadonlyArray<object>): string => JSON.stringify(rows)
 
 const keyOf = (owner: Owner, key: string) => `${owner.tenant}\u0000${owner.mode}\u0000${key}`
 
+/** An event's fan-out route: its owner and type (events of one route share their candidates). */
+const routeOf = (event: PublishedEvent.PublishedEvent) => keyOf(event.owner, event.type)
+
 /** A published event's answer, for the events of a batch that repeat a key. */
 interface Known {
   readonly event: PublishedEvent.PublishedEvent
@@ -96,7 +99,7 @@ export const make = Effect.gen(function* () {
   const candidatesOf = (events: ReadonlyArray<PublishedEvent.PublishedEvent>) => {
     const routes = new Map<string, PublishedEvent.PublishedEvent>()
     for (const event of events) {
-      const route = `${event.owner.tenant}\u0000${event.owner.mode}\u0000${event.type}`
+      const route = routeOf(event)
       if (!routes.has(route)) routes.set(route, event)
     }
     return Effect.map(
@@ -202,7 +205,7 @@ export const make = Effect.gen(function* () {
       const key = event.idempotencyKey === undefined ? undefined : keyOf(event.owner, event.idempotencyKey)
       if (key !== undefined && (known.has(key) || claimed.has(key))) continue
       if (key !== undefined) claimed.add(key)
-      const found = candidates.get(`${event.owner.tenant}\u0000${event.owner.mode}\u0000${event.type}`) ?? []
+      const found = candidates.get(routeOf(event)) ?? []
       planned.push({ index, plan: yield* Effect.fromResult(PublishedEvent.publish(event, catalog, found)) })
     }
     if (planned.length === 0) return events.map((event) => answerOf(event, known))
@@ -246,9 +249,9 @@ export const make = Effect.gen(function* () {
     // A concurrent publish with the same key won the race: answer with its event, fan nothing out.
     const lost = planned.filter((p) => !inserted.has(p.plan.event.id)).map((p) => p.plan.event)
     for (const row of yield* findByKeys(lost)) {
-      if (row.idempotency_key !== null) {
-        known.set(keyOf(toEvent(row).owner, row.idempotency_key), { event: toEvent(row), deliveries: row.deliveries })
-      }
+      if (row.idempotency_key === null) continue
+      const stored = toEvent(row)
+      known.set(keyOf(stored.owner, row.idempotency_key), { event: stored, deliveries: row.deliveries })
     }
     const fresh = new Map<number, PublishResult>()
     for (const { index, plan } of planned) {
