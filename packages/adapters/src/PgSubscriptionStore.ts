@@ -2,7 +2,11 @@
  * Subscription streams and their read model on PostgreSQL SQL. `save` appends
  * the events and upserts the folded state in one transaction; deleting a
  * subscription cancels its pending deliveries in that same transaction, and
- * disabling one pauses them (they resume when it is enabled again).
+ * disabling one pauses them (they resume when it is enabled again). Where
+ * the store has notifications, every save also notifies `changesChannel`
+ * with the subscription's owner (`ownerKey`), delivered when it commits, so
+ * read caches in any process (the server's `SubscriptionListCache`) drop
+ * that owner's pages.
  */
 
 import type { PageRequest } from "@hookline/domain/Cursor"
@@ -17,8 +21,15 @@ import type { Owner } from "@hookline/domain/Tenancy"
 import { Effect, Layer, Result } from "effect"
 import { SqlClient } from "effect/sql"
 import type { Fragment } from "effect/sql/Statement"
+import { PgNotifications } from "./PgNotifications.ts"
 import { toStoreError } from "./SqlFailure.ts"
 import * as SqlPage from "./SqlPage.ts"
+
+/** The `NOTIFY` channel of committed subscription changes; the payload is the owner's `ownerKey`. */
+export const changesChannel = "hookline_subscriptions"
+
+/** An owner as one string, `mode:tenant` (a mode has no colon, so the first one splits them). */
+export const ownerKey = (owner: Owner): string => `${owner.mode}:${owner.tenant}`
 
 interface StateRow {
   readonly id: string
@@ -36,6 +47,7 @@ export const eventTypesColumn = (state: Subscription.Subscription): ReadonlyArra
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const events = yield* EventStore
+  const notifications = yield* Effect.serviceOption(PgNotifications)
 
   const load = (id: Ids.SubscriptionId) =>
     sql<StateRow>`SELECT id, state FROM hookline_subscriptions WHERE id = ${id}`.pipe(
@@ -96,6 +108,7 @@ export const make = Effect.gen(function* () {
             ON CONFLICT (id) DO UPDATE SET event_types = EXCLUDED.event_types, is_active = EXCLUDED.is_active,
               deleted = EXCLUDED.deleted, integration_id = EXCLUDED.integration_id, state = EXCLUDED.state,
               version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`
+          if (notifications._tag === "Some") yield* notifications.value.notify(changesChannel, ownerKey(state.owner))
           for (const event of decided) {
             if (event._tag === "Deleted") yield* cancelPending(id, event.at)
             // Paused deliveries keep their place; a NULL due time takes them out of the claimable range.

@@ -87,6 +87,16 @@ describe("Config", () => {
     })
   )
 
+  it.effect("reads the listing cache lifetime: 5 s by default, 0 turns it off, anything else is refused", () =>
+    Effect.gen(function* () {
+      assert.strictEqual((yield* fromEnv({})).listCacheMs, 5_000)
+      assert.strictEqual((yield* fromEnv({ HOOKLINE_LIST_CACHE_MS: "0" })).listCacheMs, 0)
+      assert.strictEqual((yield* fromEnv({ HOOKLINE_LIST_CACHE_MS: "750" })).listCacheMs, 750)
+      const error = yield* Effect.flip(fromEnv({ HOOKLINE_LIST_CACHE_MS: "soon" }))
+      assert.deepStrictEqual(error.problems, ["HOOKLINE_LIST_CACHE_MS: expected an integer 0–3600000, got 'soon'"])
+    })
+  )
+
   it.effect("reads the credential cache lifetime: 10 s by default, 0 turns it off, anything else is refused", () =>
     Effect.gen(function* () {
       assert.strictEqual((yield* fromEnv({})).credentialCacheMs, 10_000)

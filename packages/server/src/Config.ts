@@ -56,6 +56,12 @@ export interface Settings {
    * `LISTEN`/`NOTIFY`; this bounds how long a lost notification can keep one alive.
    */
   readonly credentialCacheMs: number
+  /**
+   * `HOOKLINE_LIST_CACHE_MS`: how long the HTTP server answers a subscription listing it read a moment ago
+   * from memory (default 5000; 0 turns the cache off). Saves reach every process at once over
+   * `LISTEN`/`NOTIFY`; this bounds how long a lost notification can leave a page stale.
+   */
+  readonly listCacheMs: number
   /** `HOOKLINE_LOG_LEVEL` (default Info). */
   readonly logLevel: LogLevel
 }
@@ -78,6 +84,7 @@ export const defaults: Settings = {
   httpTimeoutMs: 15_000,
   retentionDays: 30,
   credentialCacheMs: 10_000,
+  listCacheMs: 5_000,
   logLevel: "Info"
 }
 
@@ -114,6 +121,7 @@ const names = [
   "HOOKLINE_HTTP_TIMEOUT_MS",
   "HOOKLINE_RETENTION_DAYS",
   "HOOKLINE_CREDENTIAL_CACHE_MS",
+  "HOOKLINE_LIST_CACHE_MS",
   "HOOKLINE_LOG_LEVEL"
 ] as const
 type Name = (typeof names)[number]
@@ -188,6 +196,7 @@ export const parse = (raw: Raw): Effect.Effect<Settings, ConfigInvalid> => {
   const httpTimeoutMs = integer("HOOKLINE_HTTP_TIMEOUT_MS", defaults.httpTimeoutMs, 100, 600_000)
   const retentionDays = integer("HOOKLINE_RETENTION_DAYS", defaults.retentionDays, 1, 3650)
   const credentialCacheMs = integer("HOOKLINE_CREDENTIAL_CACHE_MS", defaults.credentialCacheMs, 0, 3_600_000)
+  const listCacheMs = integer("HOOKLINE_LIST_CACHE_MS", defaults.listCacheMs, 0, 3_600_000)
 
   if (problems.length > 0) return Effect.fail(new ConfigInvalid({ problems }))
   return Effect.succeed({
@@ -207,6 +216,7 @@ export const parse = (raw: Raw): Effect.Effect<Settings, ConfigInvalid> => {
     httpTimeoutMs,
     retentionDays,
     credentialCacheMs,
+    listCacheMs,
     logLevel
   })
 }

@@ -35,6 +35,7 @@ import type { StoreError } from "@hookline/domain/StoreError"
 import { Clock, Effect, Layer, Option, type Scope, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { ServerConfig } from "./Config.ts"
+import * as LruTable from "./LruTable.ts"
 
 /** The `LISTEN`/`NOTIFY` channel revocations travel on; the payload is the revoked `key_…` or `cli_…` id. */
 export const channel = "hookline_credentials"
@@ -50,57 +51,6 @@ export interface Options {
   readonly maxEntries?: number
 }
 
-interface Entry<A> {
-  readonly id: string
-  readonly value: A
-  readonly expiresAt: number
-}
-
-interface Table<A> {
-  /** The live entry under `key`, now the most recently used; an expired one is removed. */
-  readonly get: (key: string, now: number) => A | undefined
-  readonly set: (key: string, id: string, value: A, expiresAt: number) => void
-  readonly removeId: (id: string) => void
-}
-
-// Insertion-ordered Map as an LRU: a hit is moved to the end, the oldest is evicted from the front.
-const table = <A>(maxEntries: number): Table<A> => {
-  const entries = new Map<string, Entry<A>>()
-  const keyOf = new Map<string, string>()
-  const remove = (key: string) => {
-    const entry = entries.get(key)
-    if (entry === undefined) return
-    entries.delete(key)
-    if (keyOf.get(entry.id) === key) keyOf.delete(entry.id)
-  }
-  return {
-    get: (key: string, now: number): A | undefined => {
-      const entry = entries.get(key)
-      if (entry === undefined) return undefined
-      entries.delete(key)
-      if (entry.expiresAt <= now) {
-        if (keyOf.get(entry.id) === key) keyOf.delete(entry.id)
-        return undefined
-      }
-      entries.set(key, entry)
-      return entry.value
-    },
-    set: (key: string, id: string, value: A, expiresAt: number): void => {
-      remove(key)
-      entries.set(key, { id, value, expiresAt })
-      keyOf.set(id, key)
-      for (const oldest of entries.keys()) {
-        if (entries.size <= maxEntries) break
-        remove(oldest)
-      }
-    },
-    removeId: (id: string): void => {
-      const key = keyOf.get(id)
-      if (key !== undefined) remove(key)
-    }
-  }
-}
-
 /**
  * The ambient `ApiKeyStore` with lookups cached and revocations broadcast;
  * the listener runs until `Scope` closes.
@@ -113,8 +63,8 @@ export const make = (
     const notifications = yield* PgNotifications
     const sql = yield* SqlClient.SqlClient
 
-    const keys = table<ApiKey>(options.maxEntries ?? defaultMaxEntries)
-    const clients = table<StoredClient>(options.maxEntries ?? defaultMaxEntries)
+    const keys = LruTable.make<ApiKey>(options.maxEntries ?? defaultMaxEntries)
+    const clients = LruTable.make<StoredClient>(options.maxEntries ?? defaultMaxEntries)
     // Bumped by every drop: a lookup that saw it change while in flight may hold what was just dropped.
     let drops = 0
     const drop = (id: string) => {
@@ -147,7 +97,7 @@ export const make = (
 
     // A hit costs no round trip; a found credential is kept unless a drop happened while it was read.
     const lookup = <A>(
-      entries: Table<A>,
+      entries: LruTable.LruTable<A>,
       key: string,
       idOf: (found: A) => string,
       find: Effect.Effect<Option.Option<A>, StoreError>

@@ -65,6 +65,12 @@ export interface Options {
    * notification was lost, as `HOOKLINE_CREDENTIAL_CACHE_MS` does.
    */
   readonly credentialCacheMs?: number
+  /**
+   * How long the HTTP API answers a subscription listing it read a moment ago from memory, in ms (default 5000;
+   * 0: every listing reads the store). Saves reach every process at once by `NOTIFY`; this bounds a page whose
+   * notification was lost, as `HOOKLINE_LIST_CACHE_MS` does.
+   */
+  readonly listCacheMs?: number
 }
 
 /** Who a call acts for: the host's tenant id and the mode (default `live`). */
@@ -112,6 +118,7 @@ export const settingsOf = (options: Options): Partial<Config.Settings> => {
     ...optional("httpTimeoutMs", options.httpTimeoutMs),
     ...optional("rateLimit", options.rateLimit),
     ...optional("credentialCacheMs", options.credentialCacheMs),
+    ...optional("listCacheMs", options.listCacheMs),
     allowHttp: options.allowHttp ?? false,
     allowTargets: Option.fromUndefinedOr(options.allowTargets),
     resolve: Option.fromUndefinedOr(options.resolve),

@@ -40,6 +40,7 @@ import * as Metrics from "./Metrics.ts"
 import * as OAuthServer from "./OAuthServer.ts"
 import * as PartnerWebhooksHandlers from "./PartnerWebhooksHandlers.ts"
 import * as RateLimit from "./RateLimit.ts"
+import * as SubscriptionListCache from "./SubscriptionListCache.ts"
 import * as SubscriptionsHandlers from "./SubscriptionsHandlers.ts"
 
 /** The handler layer of every group in `Api`. Resource groups and dialects add theirs here. */
@@ -68,12 +69,15 @@ export const middleware = Layer.mergeAll(
 )
 
 /**
- * What the handlers and middleware run on, over a `SqlClient`, `PgNotifications`
- * and the settings. The key store is the cached one (`CredentialCache`), so
- * authenticating a request costs no database round trip.
+ * What the handlers and middleware run on, over a `SqlClient`, `PgNotifications`,
+ * the `SubscriptionStore` and the settings. The key store is the cached one
+ * (`CredentialCache`), so authenticating a request costs no database round
+ * trip, and so is the subscription store's listing (`SubscriptionListCache`),
+ * so a page asked for again costs none either.
  */
 export const services = Layer.mergeAll(AccessToken.layer, AdminToken.layer).pipe(
   Layer.provideMerge(CredentialCache.layerConfig.pipe(Layer.provide(PgApiKeyStore.layer))),
+  Layer.provideMerge(SubscriptionListCache.layerConfig),
   Layer.provideMerge(Layer.mergeAll(NodeCrypto.layerDigest, NodeMac.layer(), NodeCrypto.layerSecureRandom))
 )
 
