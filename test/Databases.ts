@@ -24,8 +24,8 @@ import { layer, type Vitest, describe as vitestDescribe, it as vitestIt } from "
 import * as PgClient from "@hookline/adapters/PgClient"
 import * as PgliteClient from "@hookline/adapters/PgliteClient"
 import type { PgNotifications } from "@hookline/adapters/PgNotifications"
-import { Effect, Layer, type Scope } from "effect"
-import type { SqlClient } from "effect/sql"
+import { type Context, Effect, Layer, type Scope } from "effect"
+import { SqlClient } from "effect/sql"
 
 /** What a test store provides. */
 export type Store = SqlClient.SqlClient | PgNotifications
@@ -126,6 +126,20 @@ export const freshEmbedded = (): Layer.Layer<Store, unknown> =>
 /** A fresh store on `backend`. */
 export const fresh = (backend: Backend): Layer.Layer<Store, unknown> =>
   backend === "embedded" ? freshEmbedded() : freshPostgres()
+
+/**
+ * The ambient store as another process reaches it: on PostgreSQL a pool (and
+ * `LISTEN` connection) of its own on the same schema, closed with the scope;
+ * the embedded store admits one process, so there it is the same store.
+ */
+export const elsewhere = (backend: Backend): Effect.Effect<Context.Context<Store>, unknown, Store | Scope.Scope> =>
+  Effect.gen(function* () {
+    const url = postgresUrl
+    if (backend === "embedded" || url === undefined) return yield* Effect.context<Store>()
+    const sql = yield* SqlClient.SqlClient
+    const [row] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
+    return yield* Layer.build(PgClient.layer({ url, max: 2, connection: { search_path: row?.schema ?? "public" } }))
+  })
 
 /** What `describeStores` hands each block besides its `it`. */
 export interface StoreContext {

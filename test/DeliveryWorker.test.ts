@@ -16,6 +16,7 @@ import * as DeliveryWorker from "@hookline/server/DeliveryWorker"
 import { Effect, Layer } from "effect"
 import { Webhook } from "standardwebhooks"
 import { describeStores } from "./Databases.ts"
+import { eventually } from "./Eventually.ts"
 import { createSubscription, event, owner, stores } from "./Fixtures.ts"
 import * as LoopbackOutbound from "./LoopbackOutbound.ts"
 import * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
@@ -30,17 +31,6 @@ const worker = DeliveryWorker.layer({
   leaseMs: 5_000,
   policy: { delaysMs: [0, 100, 100], jitter: 0 }
 })
-
-/** Polls until `check` holds or the time runs out. */
-const eventually = <A, E, R>(check: Effect.Effect<A, E, R>, holds: (a: A) => boolean, ms = 10_000) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + ms
-    for (;;) {
-      const value = yield* check
-      if (holds(value) || Date.now() > deadline) return value
-      yield* Effect.sleep("25 millis")
-    }
-  })
 
 describeStores("delivery worker", (it) => {
   it.layer(Layer.provideMerge(worker, Layer.provideMerge(delivery, stores)), { timeout: "60 seconds" })((it) => {

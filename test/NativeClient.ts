@@ -8,6 +8,7 @@ import { assert } from "@effect/vitest"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import { ManagementScopes } from "@hookline/domain/Tenancy"
 import { Effect } from "effect"
+import { eventually } from "./Eventually.ts"
 import * as TestApp from "./TestApp.ts"
 import { type Reply, request, type TestServer } from "./TestServer.ts"
 
@@ -107,15 +108,7 @@ export const getJson = <A>(token: string, path: string) =>
   })
 
 /** Polls `check` until `holds` or `ms` pass; returns the last value (the caller asserts on it). */
-export const eventually = <A, E, R>(check: Effect.Effect<A, E, R>, holds: (a: A) => boolean, ms = 10_000) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + ms
-    for (;;) {
-      const value = yield* check
-      if (holds(value) || Date.now() > deadline) return value
-      yield* Effect.sleep("50 millis")
-    }
-  })
+export { eventually }
 
 /** The deliveries of one event, once every one of them has left `pending`. */
 export const settledDeliveries = (

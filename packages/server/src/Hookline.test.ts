@@ -11,6 +11,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option, Schema } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import * as Databases from "../../../test/Databases.ts"
+import { eventually } from "../../../test/Eventually.ts"
 import * as ScriptedReceiver from "../../../test/receivers/ScriptedReceiver.ts"
 import * as Hookline from "./Hookline.ts"
 import { ConfigInvalid, createHookline, EventTypeUnknown, IdInvalid, NotFound, ValidationFailed } from "./index.ts"
@@ -31,17 +32,6 @@ const testOptions = (dataDir: string, overrides: Partial<Hookline.Options> = {})
 /** Hookline on a fresh embedded store, closed (and the directory removed) with the layer. */
 const fresh = (overrides: Partial<Hookline.Options> = {}) =>
   Layer.unwrap(Effect.map(Databases.freshEmbeddedDir, (dataDir) => Hookline.layer(testOptions(dataDir, overrides))))
-
-/** Polls `check` until `holds` or 10 s pass; returns the last value. */
-const eventually = <A, E, R>(check: Effect.Effect<A, E, R>, holds: (a: A) => boolean) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      const value = yield* check
-      if (holds(value) || Date.now() > deadline) return value
-      yield* Effect.sleep("25 millis")
-    }
-  })
 
 const get = (url: string, token?: string) =>
   Effect.promise(async () => {

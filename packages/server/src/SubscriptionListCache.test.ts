@@ -7,7 +7,6 @@
  */
 import { assert } from "@effect/vitest"
 import * as Migrations from "@hookline/adapters/Migrations"
-import * as PgClient from "@hookline/adapters/PgClient"
 import * as PgEventStore from "@hookline/adapters/PgEventStore"
 import { PgNotifications } from "@hookline/adapters/PgNotifications"
 import * as PgSubscriptionStore from "@hookline/adapters/PgSubscriptionStore"
@@ -18,10 +17,11 @@ import * as SubscriptionFixtures from "@hookline/domain/SubscriptionFixtures"
 import { type ListQuery, SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import type { Owner, TenantId } from "@hookline/domain/Tenancy"
-import { Clock, Deferred, Effect, Fiber, Layer, Stream } from "effect"
+import { Clock, Deferred, Effect, Fiber, Stream } from "effect"
 import { SecureRandom } from "effect/crypto"
 import { SqlClient } from "effect/sql"
-import { describeStores, postgresUrl } from "../../../test/Databases.ts"
+import { describeStores, elsewhere } from "../../../test/Databases.ts"
+import { eventually } from "../../../test/Eventually.ts"
 import * as SubscriptionListCache from "./SubscriptionListCache.ts"
 
 // One generator for the whole file: ULIDs are monotonic only within one generator.
@@ -85,18 +85,6 @@ const settled = Effect.scoped(
   })
 )
 
-/** Polls `check` every 10 ms until it holds, and returns how long that took; fails after `limitMs`. */
-const eventually = (check: Effect.Effect<boolean, unknown>, limitMs: number) =>
-  Effect.gen(function* () {
-    const start = yield* Clock.currentTimeMillis
-    while (!(yield* check)) {
-      const elapsed = (yield* Clock.currentTimeMillis) - start
-      if (elapsed > limitMs) return yield* Effect.die(new Error(`not seen within ${limitMs} ms`))
-      yield* Effect.sleep("10 millis")
-    }
-    return (yield* Clock.currentTimeMillis) - start
-  })
-
 describeStores("SubscriptionListCache", (it, { backend }) => {
   it.effect("answers a page from memory within the TTL, and from the database after it", () =>
     Effect.gen(function* () {
@@ -155,31 +143,19 @@ describeStores("SubscriptionListCache", (it, { backend }) => {
 
   it.effect("a save from another process reaches the cache by NOTIFY long before the TTL", () =>
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
       const owner = freshOwner()
       const cached = yield* cache({ ttlMs: 60_000 })
-      // On PostgreSQL the writer is another process's shape: its own pool on the same schema, no cache of its own.
-      const url = postgresUrl
-      const writer =
-        backend === "postgres" && url !== undefined
-          ? yield* Effect.gen(function* () {
-              const [row] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
-              const context = yield* Layer.build(
-                PgClient.layer({ url, max: 2, connection: { search_path: row?.schema ?? "public" } })
-              )
-              return yield* plainStore.pipe(Effect.provideContext(context))
-            })
-          : yield* plainStore
+      // The writer is another process's shape (on PostgreSQL its own pool on the same schema), with no cache.
+      const writer = yield* plainStore.pipe(Effect.provideContext(yield* elsewhere(backend)))
       const first = yield* create(writer, owner)
       assert.deepStrictEqual(yield* listed(cached, owner), [first.id])
 
       const second = yield* create(writer, owner)
-      const ms = yield* eventually(
-        Effect.map(listed(cached, owner), (ids) => ids.length === 2),
-        1000
-      )
-      assert.isBelow(ms, 1000)
-      assert.deepStrictEqual(yield* listed(cached, owner), [first.id, second.id])
+      // Within a second, far below the TTL.
+      const started = Date.now()
+      const seen = yield* eventually(listed(cached, owner), (ids) => ids.length === 2, 1000, "10 millis")
+      assert.deepStrictEqual(seen, [first.id, second.id])
+      assert.isBelow(Date.now() - started, 1000)
     })
   )
 
