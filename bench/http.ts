@@ -11,7 +11,9 @@
  *      subscriptions;
  *   and, to break the cost down, `GET /healthz` (no credential, no database),
  *   `GET /v1/event-types/order_created` (authentication, no other query) and
- *   `GET /v1/subscriptions` (the native first page).
+ *   `GET /v1/subscriptions` (the native first page); at the end, 3. again
+ *   with the listing cache off (`HOOKLINE_LIST_CACHE_MS=0`, one process), so
+ *   every page is read from PostgreSQL.
  *
  * Then 2. and 3. again against the server started with `--processes N` for
  * each further N of `--processes` (default `1,2`): N copies sharing the port
@@ -25,7 +27,7 @@
  * has a warm-up of `--warmup` seconds, then `--seconds` measured.
  *
  *   node bench/http.ts [--seconds 10] [--warmup 3] [--connections 32] [--subscriptions 50]
- *                     [--only ceiling,healthz,authed,native,publish,list] [--processes 1,2] [--profile DIR]
+ *                     [--only ceiling,healthz,authed,native,publish,list,uncached] [--processes 1,2] [--profile DIR]
  *
  * Needs `wrk` on PATH (Debian/Ubuntu: `apt-get install wrk`).
  */
@@ -47,7 +49,7 @@ const database = "hookline_bench_http"
 const adminToken = "bench-admin-token-0123456789abcdef"
 // `--profile DIR`: the server writes a V8 CPU profile there when it stops.
 const profile = args.get("profile")
-const phases = new Set((args.get("only") ?? "ceiling,healthz,authed,native,publish,list").split(","))
+const phases = new Set((args.get("only") ?? "ceiling,healthz,authed,native,publish,list,uncached").split(","))
 // The first count runs every phase; each further one runs the two target routes again.
 const processCounts = (args.get("processes") ?? "1,2").split(",").map(Number)
 const skipped: WrkResult = {
@@ -85,7 +87,12 @@ const freePort = (): Promise<number> =>
   })
 
 /** Starts the server as `pnpm start` would, on `port`; resolves once `/readyz` answers 200. */
-const startServer = async (databaseUrl: string, port: number, processes: number): Promise<ChildProcess> => {
+const startServer = async (
+  databaseUrl: string,
+  port: number,
+  processes: number,
+  settings: Readonly<Record<string, string>> = {}
+): Promise<ChildProcess> => {
   const child = spawn(
     process.execPath,
     [
@@ -105,7 +112,8 @@ const startServer = async (databaseUrl: string, port: number, processes: number)
         HOOKLINE_HOST: "127.0.0.1",
         HOOKLINE_ADMIN_TOKEN: adminToken,
         HOOKLINE_RATE_LIMIT: "0",
-        HOOKLINE_ALLOW_TARGETS: "127.0.0.1/32"
+        HOOKLINE_ALLOW_TARGETS: "127.0.0.1/32",
+        ...settings
       },
       stdio: ["ignore", "ignore", "inherit"]
     }
@@ -311,6 +319,18 @@ end
     server = await startServer(databaseUrl, port, processes)
     runs.push(await measureTargets(processes, server.pid))
   }
+  // The listing as it costs without `SubscriptionListCache`: every page a query and 21 states parsed.
+  let uncached = skipped
+  if (phases.has("uncached")) {
+    await stopServer(server)
+    server = await startServer(databaseUrl, port, 1, { HOOKLINE_LIST_CACHE_MS: "0" })
+    uncached = await measure(
+      "GET /webhooks, first page (003), listing cache off",
+      server.pid,
+      `${base}/webhooks`,
+      listScript
+    )
+  }
   const targetFigures = runs.flatMap(({ processes, publish, list }): ReadonlyArray<BenchReport.Figure> => {
     const label = processes === 1 ? "" : `, ${processes} processes`
     return [
@@ -334,13 +354,20 @@ end
       { name: `server CPU per request: GET /webhooks${label}`, value: list.cpuMsPerRequest, unit: "ms" }
     ]
   })
-  const errors = runs.reduce((sum, { publish, list }) => sum + publish.errors + list.errors, 0)
+  const errors = runs.reduce((sum, { publish, list }) => sum + publish.errors + list.errors, uncached.errors)
 
   BenchReport.figures("Figures", [
     ...targetFigures,
     { name: "server CPU per request: GET /healthz", value: healthz.cpuMsPerRequest, unit: "ms" },
     { name: "server CPU per request: GET /v1/event-types/order_created", value: authed.cpuMsPerRequest, unit: "ms" },
     { name: "server CPU per request: GET /v1/subscriptions", value: nativeList.cpuMsPerRequest, unit: "ms" },
+    {
+      name: "for the breakdown: GET /webhooks, listing cache off",
+      value: uncached.requestsPerSecond,
+      unit: "requests/s",
+      ceiling: { name: "bare node:http", value: ceiling.requestsPerSecond }
+    },
+    { name: "server CPU per request: GET /webhooks, listing cache off", value: uncached.cpuMsPerRequest, unit: "ms" },
     {
       name: "for the breakdown: GET /healthz",
       value: healthz.requestsPerSecond,
