@@ -13,7 +13,9 @@ import * as Ids from "@hookline/domain/Ids"
 import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import { Effect, Result } from "effect"
+import { SqlClient } from "effect/sql"
 import { describeStores } from "./Databases.ts"
+import { eventually } from "./Eventually.ts"
 import { createSubscription, event, owner, stores } from "./Fixtures.ts"
 
 const catalog = EventCatalog.defaultCatalog
@@ -136,6 +138,52 @@ describeStores("store contract", (it) => {
           "NotFound"
         )
       })
+    )
+
+    it.effect(
+      "queue: a lease keeps the delivery's due time, counts it pending but not due, and writes no index entry",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const queue = yield* DeliveryQueue
+          const deliveries = yield* DeliveryStore
+          const tenant = owner(`l${Math.random().toString(36).slice(2, 8)}`)
+          yield* createSubscription(tenant)
+          const published = yield* deliveries.publish(yield* event(tenant), catalog)
+          const [delivery] = (yield* deliveries.list(tenant, { eventId: published.event.id }, {})).data
+          assert.isDefined(delivery)
+          if (delivery === undefined) return
+          const row = sql<{ readonly due: string; readonly leased: boolean; readonly hot: number }>`
+          SELECT next_attempt_at::text AS due, coalesce(leased_until > now(), false) AS leased,
+            (SELECT n_tup_hot_upd FROM pg_stat_user_tables
+             WHERE relname = 'hookline_deliveries' AND schemaname = current_schema())::int AS hot
+          FROM hookline_deliveries WHERE id = ${delivery.id}`
+          const before = (yield* row)[0]
+          const depthBefore = yield* queue.depth
+          // Take every due delivery (other tests' too), so ours is among them.
+          const leases = yield* queue.claim({ limit: 1000, leaseMs: 60_000, owner: "lease-test" })
+          assert.isTrue(leases.some((lease) => lease.deliveryId === delivery.id))
+          const during = (yield* row)[0]
+          assert.strictEqual(during?.due, before?.due)
+          assert.isTrue(during?.leased)
+          const depthDuring = yield* queue.depth
+          assert.strictEqual(depthDuring.pending, depthBefore.pending)
+          assert.strictEqual(depthDuring.due, depthBefore.due - leases.length)
+          // Every claim was a heap-only update: the statistics count them once the claim's transaction is reported.
+          const hot = yield* eventually(
+            row,
+            (rows) => (rows[0]?.hot ?? 0) >= (before?.hot ?? 0) + leases.length,
+            3_000,
+            "100 millis"
+          )
+          assert.isAtLeast(hot[0]?.hot ?? 0, (before?.hot ?? 0) + leases.length)
+          // Released, it is due again at once, at its old place in the queue.
+          yield* queue.release(leases)
+          const released = (yield* row)[0]
+          assert.strictEqual(released?.due, before?.due)
+          assert.isFalse(released?.leased)
+          assert.strictEqual((yield* queue.depth).due, depthBefore.due)
+        })
     )
 
     it.effect("queue: claim leases due work once, settle is fenced by the lease, expiry returns work", () =>

@@ -11,6 +11,7 @@ import access from "./migrations/0002_access.ts"
 import rateWindows from "./migrations/0003_rate_windows.ts"
 import retention from "./migrations/0004_retention.ts"
 import attemptLog from "./migrations/0005_attempt_log.ts"
+import leaseColumn from "./migrations/0006_lease_column.ts"
 
 /** Every migration, by id and name. Append only; never edit a released one. */
 export const all = {
@@ -18,7 +19,8 @@ export const all = {
   "2_access": access,
   "3_rate_windows": rateWindows,
   "4_retention": retention,
-  "5_attempt_log": attemptLog
+  "5_attempt_log": attemptLog,
+  "6_lease_column": leaseColumn
 }
 
 // An arbitrary constant shared by every Hookline process ("hookline" in ASCII).

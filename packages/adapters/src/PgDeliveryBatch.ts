@@ -305,7 +305,7 @@ export const make = Effect.gen(function* () {
         ), held AS (
           UPDATE hookline_deliveries d
           SET status = c.status, attempts = c.attempts, next_attempt_at = to_timestamp(c.next_attempt_at / 1000),
-              lease_owner = NULL, last_status = c.last_status, state = c.state, version = c.version,
+              lease_owner = NULL, leased_until = NULL, last_status = c.last_status, state = c.state, version = c.version,
               updated_at = to_timestamp(c.updated_at / 1000)
           FROM c
           WHERE d.id = c.id AND d.lease_owner = c.owner AND d.lease_count = c.lease_count AND d.version = c.expected

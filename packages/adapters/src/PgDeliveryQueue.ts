@@ -2,8 +2,10 @@
  * The delivery queue on PostgreSQL SQL. The queue is the `hookline_deliveries`
  * table itself: a partial index on `next_attempt_at WHERE status = 'pending'`
  * holds exactly the work left, so a claim reads only the rows it takes
- * (constant cost however many are pending). Claiming pushes `next_attempt_at`
- * to the lease's end; if the worker dies, the row is simply due again then.
+ * (constant cost however many are pending, plus the few under a live lease).
+ * Claiming sets `leased_until`, a column no index holds, so the claim's row
+ * version needs no index entry (migration 6); if the worker dies, the row is
+ * simply claimable again when its lease ends.
  */
 import { DeliveryQueue, type Depth, type Lease } from "@hookline/domain/DeliveryQueue"
 import type { DeliveryId, SubscriptionId } from "@hookline/domain/Ids"
@@ -35,10 +37,10 @@ export const make = Effect.gen(function* () {
       UPDATE hookline_deliveries d
       SET lease_owner = ${options.owner},
           lease_count = d.lease_count + 1,
-          next_attempt_at = now() + (${options.leaseMs} * interval '1 millisecond')
+          leased_until = now() + (${options.leaseMs} * interval '1 millisecond')
       FROM (
         SELECT q.id FROM hookline_deliveries q
-        WHERE q.status = 'pending' AND q.next_attempt_at <= now()
+        WHERE q.status = 'pending' AND q.next_attempt_at <= now() AND (q.leased_until IS NULL OR q.leased_until <= now())
           AND (NOT q.ordered OR NOT EXISTS (
             SELECT 1 FROM hookline_deliveries p
             WHERE p.subscription_id = q.subscription_id AND p.status = 'pending' AND p.id < q.id))
@@ -58,8 +60,9 @@ export const make = Effect.gen(function* () {
     )
   })
 
-  // Fenced by the lease: a lease that expired and was taken over is left alone.
-  const unlease = (leases: ReadonlyArray<Lease>, due: "parked" | number) =>
+  // Fenced by the lease: a lease that expired and was taken over is left alone. Released now, the row keeps its
+  // due time (and its place in the queue), so the update stays off every index.
+  const unlease = (leases: ReadonlyArray<Lease>, due: "parked" | "now" | number) =>
     Effect.gen(function* () {
       const first = leases[0]
       if (first === undefined) return
@@ -67,14 +70,20 @@ export const make = Effect.gen(function* () {
       const counts = leases.map((lease) => lease.leaseCount)
       yield* sql`
         UPDATE hookline_deliveries d
-        SET next_attempt_at = ${due === "parked" ? sql`NULL` : sql`now() + (${due} * interval '1 millisecond')`},
-            lease_owner = NULL
+        SET ${
+          due === "now"
+            ? sql``
+            : due === "parked"
+              ? sql`next_attempt_at = NULL,`
+              : sql`next_attempt_at = now() + (${due} * interval '1 millisecond'),`
+        }
+            lease_owner = NULL, leased_until = NULL
         FROM (SELECT unnest(${ids}::text[]) AS id, unnest(${counts}::int[]) AS lease_count) r
         WHERE d.id = r.id AND d.lease_count = r.lease_count AND d.lease_owner = ${first.owner}
           AND d.status = 'pending'`
     }).pipe(Effect.mapError(toStoreError))
 
-  const release = (leases: ReadonlyArray<Lease>) => unlease(leases, 0)
+  const release = (leases: ReadonlyArray<Lease>) => unlease(leases, "now")
   const park = (leases: ReadonlyArray<Lease>) => unlease(leases, "parked")
   const defer = (leases: ReadonlyArray<Lease>, afterMs: number) => unlease(leases, afterMs)
 
@@ -102,9 +111,12 @@ export const make = Effect.gen(function* () {
     readonly lag_ms: number | null
   }>`
     SELECT count(*) AS pending,
-           count(*) FILTER (WHERE next_attempt_at <= now()) AS due,
-           extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE next_attempt_at <= now())) * 1000 AS lag_ms
-    FROM hookline_deliveries WHERE status = 'pending'`.pipe(
+           count(*) FILTER (WHERE claimable) AS due,
+           extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE claimable)) * 1000 AS lag_ms
+    FROM (
+      SELECT next_attempt_at, next_attempt_at <= now() AND (leased_until IS NULL OR leased_until <= now()) AS claimable
+      FROM hookline_deliveries WHERE status = 'pending'
+    ) pending`.pipe(
     Effect.map(
       (rows): Depth => ({
         pending: Number(rows[0]?.pending ?? 0),
