@@ -30,7 +30,10 @@ export interface Options {
   readonly concurrency: number
   /** Attempts in flight at once per subscription in this process (default 8; ordered ones: 1). */
   readonly perSubscription: number
-  /** Most deliveries claimed per round trip (default 100). */
+  /**
+   * Most deliveries claimed per round trip (default 200). Claims of 100 left a draining worker's slots a third
+   * empty (a claim and its `work` read took ~10 ms under load), and cost PostgreSQL more per delivery.
+   */
   readonly batchSize: number
   /** Most settles stored per transaction (default 100). */
   readonly settleBatchSize: number
@@ -52,7 +55,7 @@ export interface Options {
 export const defaults: Omit<Options, "owner"> = {
   concurrency: 64,
   perSubscription: 8,
-  batchSize: 100,
+  batchSize: 200,
   settleBatchSize: 100,
   leaseMs: 60_000,
   pollMs: 1_000,
