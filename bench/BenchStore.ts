@@ -14,27 +14,28 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { SecureRandom } from "../packages/adapters/node_modules/effect/dist/crypto/index.js"
-import { type Context, Effect, Exit, Layer, Scope } from "../packages/adapters/node_modules/effect/dist/index.js"
+import type { SecureRandom } from "../packages/adapters/node_modules/effect/dist/crypto/index.js"
+import {
+  type Context,
+  Effect,
+  Exit,
+  Layer,
+  Result,
+  Scope
+} from "../packages/adapters/node_modules/effect/dist/index.js"
 import type { SqlClient } from "../packages/adapters/node_modules/effect/dist/sql/index.js"
-import * as Migrations from "../packages/adapters/src/Migrations.ts"
 import * as PgClient from "../packages/adapters/src/PgClient.ts"
-import * as PgDeliveryQueue from "../packages/adapters/src/PgDeliveryQueue.ts"
-import * as PgDeliveryStore from "../packages/adapters/src/PgDeliveryStore.ts"
-import * as PgEventStore from "../packages/adapters/src/PgEventStore.ts"
 import * as PgliteClient from "../packages/adapters/src/PgliteClient.ts"
 import type { PgNotifications } from "../packages/adapters/src/PgNotifications.ts"
-import * as PgSubscriptionStore from "../packages/adapters/src/PgSubscriptionStore.ts"
-import type { DeliveryQueue } from "../packages/domain/src/DeliveryQueue.ts"
-import type { DeliveryStore } from "../packages/domain/src/DeliveryStore.ts"
+import * as DeliveryStore from "../packages/domain/src/DeliveryStore.ts"
 import * as EventCatalog from "../packages/domain/src/EventCatalog.ts"
-import type { EventStore } from "../packages/domain/src/EventStore.ts"
 import * as Ids from "../packages/domain/src/Ids.ts"
 import type * as PublishedEvent from "../packages/domain/src/PublishedEvent.ts"
 import type * as Subscription from "../packages/domain/src/Subscription.ts"
 import type { SubscriptionStore } from "../packages/domain/src/SubscriptionStore.ts"
 import * as Subscriptions from "../packages/domain/src/Subscriptions.ts"
 import type { Owner, TenantId } from "../packages/domain/src/Tenancy.ts"
+import * as Storage from "../packages/server/src/Storage.ts"
 import * as BenchReport from "./BenchReport.ts"
 
 /** The PostgreSQL server every benchmark uses (its database is only used to create `hookline_bench`). */
@@ -83,22 +84,10 @@ export const recreateDatabase = async (name: string): Promise<string> => {
 }
 
 /** Every store port, and the client under them. */
-export type Stores =
-  | SqlClient.SqlClient
-  | PgNotifications
-  | EventStore
-  | SubscriptionStore
-  | DeliveryStore
-  | DeliveryQueue
-  | SecureRandom.SecureRandom
+export type Stores = Storage.Stores
 
-/** The store ports on whatever `SqlClient` is provided, after migrations (as the server's `Storage.stores`). */
-export const stores = Layer.mergeAll(PgDeliveryStore.layer, PgDeliveryQueue.layer).pipe(
-  Layer.provideMerge(PgSubscriptionStore.layer),
-  Layer.provideMerge(PgEventStore.layer),
-  Layer.provideMerge(SecureRandom.layerWebCrypto),
-  Layer.provideMerge(Layer.effectDiscard(Migrations.run))
-)
+/** The store ports on whatever `SqlClient` is provided, after migrations: the server's own assembly. */
+export const stores = Storage.stores
 
 /** A built layer: run effects against it, close it when done. */
 export interface Running<R> {
@@ -229,3 +218,17 @@ export const event = (
     Ids.generate("evt"),
     (id): PublishedEvent.PublishedEvent => ({ id, owner: who, type: "order_created", data, occurredAt: Date.now() })
   )
+
+/** The change recording a successful attempt (200) of `work`, decided as the worker decides it. */
+export const answered = (
+  work: DeliveryStore.Work
+): Effect.Effect<DeliveryStore.Settle, never, SecureRandom.SecureRandom> =>
+  Effect.flatMap(Ids.generate("att"), (attemptId) => {
+    const change = DeliveryStore.attempted(work, {
+      attemptId,
+      outcome: { _tag: "Response", status: 200, durationMs: 1, bodyExcerpt: "" },
+      jitter: 0.5,
+      at: Date.now()
+    })
+    return Result.isSuccess(change) ? Effect.succeed(change.success) : Effect.die(change.failure)
+  })

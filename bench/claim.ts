@@ -15,14 +15,11 @@
  *   node bench/claim.ts [--deliveries 50000] [--batch 100,200] [--workers 4] [--seconds 5]
  */
 
-import { Effect, Exit, Layer, Result, Scope } from "../packages/adapters/node_modules/effect/dist/index.js"
+import { Effect, Exit, Layer, Scope } from "../packages/adapters/node_modules/effect/dist/index.js"
 import * as PgClient from "../packages/adapters/src/PgClient.ts"
-import * as Decider from "../packages/domain/src/Decider.ts"
-import * as Delivery from "../packages/domain/src/Delivery.ts"
 import { DeliveryQueue } from "../packages/domain/src/DeliveryQueue.ts"
-import { DeliveryStore, type Settle, type Work } from "../packages/domain/src/DeliveryStore.ts"
+import { DeliveryStore, type Settle } from "../packages/domain/src/DeliveryStore.ts"
 import * as EventCatalog from "../packages/domain/src/EventCatalog.ts"
-import * as Ids from "../packages/domain/src/Ids.ts"
 import * as BenchReport from "./BenchReport.ts"
 import * as BenchStore from "./BenchStore.ts"
 
@@ -59,26 +56,6 @@ const backlog = (count: number) =>
     })
   )
 
-/** A successful attempt of `work`, decided as the worker decides it. */
-const complete = (work: Work) =>
-  Effect.gen(function* () {
-    const decided = Decider.handle(Delivery.decider, work.delivery, {
-      _tag: "RecordAttempt",
-      deliveryId: work.delivery.id,
-      attemptId: yield* Ids.generate("att"),
-      outcome: { _tag: "Response", status: 200, durationMs: 1, bodyExcerpt: "" },
-      jitter: 0.5,
-      at: Date.now()
-    })
-    if (Result.isFailure(decided) || decided.success.state === null) return yield* Effect.die("decision refused")
-    return {
-      lease: work.lease,
-      expectedVersion: work.delivery.version,
-      ...decided.success,
-      state: decided.success.state
-    }
-  })
-
 /** Claim + complete until nothing is due (or `until`); answers deliveries completed per second. */
 const cycle = async (mode: "settleMany" | "settle", size: number, until = Number.POSITIVE_INFINITY) => {
   let done = 0
@@ -94,7 +71,7 @@ const cycle = async (mode: "settleMany" | "settle", size: number, until = Number
           while (performance.now() < until) {
             const leases = yield* queue.claim({ limit: size, leaseMs: 60_000, owner: `bench-${mode}-${i}` })
             if (leases.length === 0) return
-            const changes: Array<Settle> = yield* Effect.forEach(yield* store.work(leases), complete)
+            const changes: Array<Settle> = yield* Effect.forEach(yield* store.work(leases), BenchStore.answered)
             const held =
               mode === "settleMany"
                 ? yield* store.settleMany(changes)

@@ -14,13 +14,10 @@
  */
 import { fork } from "node:child_process"
 import * as path from "node:path"
-import { Effect, Layer, Result } from "../packages/adapters/node_modules/effect/dist/index.js"
-import * as Decider from "../packages/domain/src/Decider.ts"
-import * as Delivery from "../packages/domain/src/Delivery.ts"
+import { Effect, Layer } from "../packages/adapters/node_modules/effect/dist/index.js"
 import { DeliveryQueue } from "../packages/domain/src/DeliveryQueue.ts"
 import { DeliveryStore } from "../packages/domain/src/DeliveryStore.ts"
 import * as EventCatalog from "../packages/domain/src/EventCatalog.ts"
-import * as Ids from "../packages/domain/src/Ids.ts"
 import * as BenchReport from "./BenchReport.ts"
 import * as BenchStore from "./BenchStore.ts"
 
@@ -81,24 +78,7 @@ const child = async (dataDir: string): Promise<Report> => {
     while (performance.now() < until) {
       const leases = yield* queue.claim({ limit: 100, leaseMs: 60_000, owner: "bench" })
       if (leases.length === 0) return
-      const changes = []
-      for (const work of yield* store.work(leases)) {
-        const decided = Decider.handle(Delivery.decider, work.delivery, {
-          _tag: "RecordAttempt",
-          deliveryId: work.delivery.id,
-          attemptId: yield* Ids.generate("att"),
-          outcome: { _tag: "Response", status: 200, durationMs: 1, bodyExcerpt: "" },
-          jitter: 0.5,
-          at: Date.now()
-        })
-        if (Result.isFailure(decided) || decided.success.state === null) continue
-        changes.push({
-          lease: work.lease,
-          expectedVersion: work.delivery.version,
-          ...decided.success,
-          state: decided.success.state
-        })
-      }
+      const changes = yield* Effect.forEach(yield* store.work(leases), BenchStore.answered)
       const held = yield* store.settleMany(changes)
       completed += held.filter(Boolean).length
     }

@@ -8,16 +8,13 @@
  */
 import { assert } from "@effect/vitest"
 import * as PgClient from "@hookline/adapters/PgClient"
-import * as Decider from "@hookline/domain/Decider"
-import * as Delivery from "@hookline/domain/Delivery"
 import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
 import { DeliveryStore, type Work } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
-import * as Ids from "@hookline/domain/Ids"
-import { Effect, Layer, Result } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { type Backend, describeStores, postgresUrl } from "./Databases.ts"
-import { createSubscription, event, owner, stores } from "./Fixtures.ts"
+import { answered, createSubscription, event, owner, stores } from "./Fixtures.ts"
 
 const catalog = EventCatalog.defaultCatalog
 
@@ -51,27 +48,6 @@ const abandonsFirstClaim = (id: string): boolean => {
   for (let i = 0; i < id.length; i++) hash = (Math.imul(hash, 31) + id.charCodeAt(i)) | 0
   return (hash >>> 0) % 100 === 0
 }
-
-/** A successful attempt of `work`'s delivery, decided by the domain. */
-const succeeded = (work: Work) =>
-  Effect.gen(function* () {
-    const decided = Decider.handle(Delivery.decider, work.delivery, {
-      _tag: "RecordAttempt",
-      deliveryId: work.delivery.id,
-      attemptId: yield* Ids.generate("att"),
-      outcome: { _tag: "Response", status: 204, durationMs: 1, bodyExcerpt: "" },
-      jitter: 0.5,
-      at: Date.now()
-    })
-    if (Result.isFailure(decided) || decided.success.state === null)
-      return yield* Effect.die(new Error("the decider refused a successful attempt"))
-    return {
-      lease: work.lease,
-      expectedVersion: work.delivery.version,
-      events: decided.success.events,
-      state: decided.success.state
-    }
-  })
 
 /**
  * Runs `effect` on PostgreSQL with `synchronous_commit = off` (same schema,
@@ -162,7 +138,7 @@ describeStores("concurrent claimers", (it, { backend }) => {
                       abandoned.push(work)
                       continue
                     }
-                    claim.settled = yield* deliveries.settle(yield* succeeded(work))
+                    claim.settled = yield* deliveries.settle(yield* answered(work, { status: 204 }))
                   }
                 }
               })
@@ -200,7 +176,8 @@ describeStores("concurrent claimers", (it, { backend }) => {
             assert.strictEqual(claims.length, total + expired)
 
             // A dead claimer's late settle is refused: the lease moved on.
-            for (const work of abandoned) assert.isFalse(yield* deliveries.settle(yield* succeeded(work)))
+            for (const work of abandoned)
+              assert.isFalse(yield* deliveries.settle(yield* answered(work, { status: 204 })))
 
             const [row] = yield* sql<{
               readonly succeeded: number

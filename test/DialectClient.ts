@@ -18,6 +18,15 @@ export const allScopes: ReadonlyArray<string> = [
   ...new Set(Object.values(EventCatalog.scopeTable(EventCatalog.defaultCatalog)).flat())
 ]
 
+/** One page of a cursor listing, in the shape the native API, 002 and 003 share. */
+export interface PageJson<A> {
+  readonly data: ReadonlyArray<A>
+  readonly start_cursor: string | null
+  readonly end_cursor: string | null
+  readonly has_next_page: boolean
+  readonly has_previous_page: boolean
+}
+
 /** A tenant name no other test uses. */
 export const freshTenant = (prefix: string): string => `${prefix}-${Math.random().toString(36).slice(2, 10)}`
 

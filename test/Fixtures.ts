@@ -3,15 +3,17 @@
  * same rules as real input.
  */
 
+import * as DeliveryStore from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import type * as Filters from "@hookline/domain/Filters"
 import * as Ids from "@hookline/domain/Ids"
 import type * as Profile from "@hookline/domain/Profile"
 import type * as PublishedEvent from "@hookline/domain/PublishedEvent"
+import type * as RetryPolicy from "@hookline/domain/RetryPolicy"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import type { Owner, TenantId } from "@hookline/domain/Tenancy"
 import * as Storage from "@hookline/server/Storage"
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 
 /** An owner for tests. */
 export const owner = (tenant: string, mode: "live" | "test" = "live"): Owner => ({
@@ -69,6 +71,30 @@ export const event = (who: Owner, overrides: Partial<Omit<PublishedEvent.Publish
       ...overrides
     })
   )
+
+/**
+ * The change recording one attempt of `work` that the receiver answered with `status` (200 unless given), decided
+ * by the domain as the worker decides it, to store under the work's lease. A refusal is a defect of the test.
+ */
+export const answered = (
+  work: DeliveryStore.Work,
+  options: { readonly status?: number; readonly bodyExcerpt?: string; readonly policy?: RetryPolicy.Policy } = {}
+) =>
+  Effect.gen(function* () {
+    const change = DeliveryStore.attempted(work, {
+      attemptId: yield* Ids.generate("att"),
+      outcome: {
+        _tag: "Response",
+        status: options.status ?? 200,
+        durationMs: 1,
+        bodyExcerpt: options.bodyExcerpt ?? ""
+      },
+      jitter: 0.5,
+      ...(options.policy === undefined ? {} : { policy: options.policy }),
+      at: Date.now()
+    })
+    return Result.isSuccess(change) ? change.success : yield* Effect.die(change.failure)
+  })
 
 /**
  * Every store on the ambient `SqlClient`, with migrations applied: the

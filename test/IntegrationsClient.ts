@@ -37,14 +37,7 @@ export interface IntegrationJson {
   readonly updated_at: string
 }
 
-/** One page of a listing. */
-export interface PageJson<A> {
-  readonly data: ReadonlyArray<A>
-  readonly start_cursor: string | null
-  readonly end_cursor: string | null
-  readonly has_next_page: boolean
-  readonly has_previous_page: boolean
-}
+export type { PageJson } from "./DialectClient.ts"
 
 /** The OAuth client every test integration names. */
 export const clientId = "hookline-test-client"

@@ -8,16 +8,13 @@
 import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
 import { assert } from "@effect/vitest"
-import * as Decider from "@hookline/domain/Decider"
-import * as Delivery from "@hookline/domain/Delivery"
 import { DeliveryQueue, type Lease } from "@hookline/domain/DeliveryQueue"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
-import * as Ids from "@hookline/domain/Ids"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { describePostgres, postgresUrl } from "./Databases.ts"
-import { createSubscription, event, owner, stores } from "./Fixtures.ts"
+import { answered, createSubscription, event, owner, stores } from "./Fixtures.ts"
 
 const leaseMs = 3_000
 const claimed = 50
@@ -128,21 +125,7 @@ describePostgres("killed claimer", (it) => {
 
           // The survivor completes everything.
           for (const work of yield* deliveries.work([...taken, ...takenOver])) {
-            const decided = Decider.handle(Delivery.decider, work.delivery, {
-              _tag: "RecordAttempt",
-              deliveryId: work.delivery.id,
-              attemptId: yield* Ids.generate("att"),
-              outcome: { _tag: "Response", status: 200, durationMs: 1, bodyExcerpt: "ok" },
-              jitter: 0.5,
-              at: Date.now()
-            })
-            if (Result.isFailure(decided) || decided.success.state === null) continue
-            const settled = yield* deliveries.settle({
-              lease: work.lease,
-              expectedVersion: work.delivery.version,
-              ...decided.success,
-              state: decided.success.state
-            })
+            const settled = yield* deliveries.settle(yield* answered(work, { bodyExcerpt: "ok" }))
             assert.isTrue(settled)
           }
           const [row] = yield* sql<{ readonly succeeded: number; readonly other: number }>`

@@ -5,21 +5,13 @@
  * background.
  */
 import { assert } from "@effect/vitest"
-import * as EventCatalog from "@hookline/domain/EventCatalog"
-import { ManagementScopes } from "@hookline/domain/Tenancy"
 import { Effect } from "effect"
+import { allScopes, freshTenant, type PageJson } from "./DialectClient.ts"
 import { eventually } from "./Eventually.ts"
 import * as TestApp from "./TestApp.ts"
 import { type Reply, request, type TestServer } from "./TestServer.ts"
 
-/** Every management scope and every event scope of the default catalogue. */
-export const allScopes: ReadonlyArray<string> = [
-  ...ManagementScopes,
-  ...new Set(Object.values(EventCatalog.scopeTable(EventCatalog.defaultCatalog)).flat())
-]
-
-/** A tenant name no other test uses. */
-export const freshTenant = (prefix: string): string => `${prefix}-${Math.random().toString(36).slice(2, 10)}`
+export { allScopes, freshTenant }
 
 /** An API key (its secret) for a fresh tenant, with every scope unless told otherwise. */
 export const tenantKey = (prefix: string, scopes: ReadonlyArray<string> = allScopes, mode: "live" | "test" = "live") =>
@@ -70,14 +62,7 @@ export interface DeliveryJson {
   }>
 }
 
-/** One page of a listing. */
-export interface PageJson<A> {
-  readonly data: ReadonlyArray<A>
-  readonly start_cursor: string | null
-  readonly end_cursor: string | null
-  readonly has_next_page: boolean
-  readonly has_previous_page: boolean
-}
+export type { PageJson }
 
 /** Creates a subscription, asserting `201`. */
 export const createSubscription = (token: string, body: Record<string, unknown>) =>

@@ -5,6 +5,7 @@
  */
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
+import type { PageJson } from "./DialectClient.ts"
 import { type Reply, request } from "./TestServer.ts"
 
 /** A subscription as 003 shows it. */
@@ -31,14 +32,7 @@ export interface EventJson {
   readonly created_at: string
 }
 
-/** One page of a 003 listing. */
-export interface PageJson<A> {
-  readonly data: ReadonlyArray<A>
-  readonly start_cursor: string | null
-  readonly end_cursor: string | null
-  readonly has_next_page: boolean
-  readonly has_previous_page: boolean
-}
+export type { PageJson }
 
 /** A partner's own signing secret (24+ printable characters). */
 export const secretKey = "partner-chosen-secret-0123456789"

@@ -9,18 +9,16 @@ import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as PgliteClient from "@hookline/adapters/PgliteClient"
-import * as Decider from "@hookline/domain/Decider"
-import * as Delivery from "@hookline/domain/Delivery"
+import type * as Delivery from "@hookline/domain/Delivery"
 import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import { EventStore } from "@hookline/domain/EventStore"
-import * as Ids from "@hookline/domain/Ids"
 import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
-import { Effect, Layer, Result } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { freshEmbeddedDir } from "./Databases.ts"
-import { createSubscription, event, owner, stores } from "./Fixtures.ts"
+import { answered, createSubscription, event, owner, stores } from "./Fixtures.ts"
 
 const catalog = EventCatalog.defaultCatalog
 
@@ -62,22 +60,7 @@ describe("embedded store restart", () => {
           const [work] = yield* deliveries.work(done === undefined ? [] : [done])
           assert.isDefined(work)
           if (work === undefined) return yield* Effect.die(new Error("nothing to claim"))
-          const decided = Decider.handle(Delivery.decider, work.delivery, {
-            _tag: "RecordAttempt",
-            deliveryId: work.delivery.id,
-            attemptId: yield* Ids.generate("att"),
-            outcome: { _tag: "Response", status: 200, durationMs: 5, bodyExcerpt: "ok" },
-            jitter: 0.5,
-            at: Date.now()
-          })
-          if (Result.isFailure(decided) || decided.success.state === null)
-            return yield* Effect.die(new Error("the decider refused a successful attempt"))
-          const settled = yield* deliveries.settle({
-            lease: work.lease,
-            expectedVersion: work.delivery.version,
-            ...decided.success,
-            state: decided.success.state
-          })
+          const settled = yield* deliveries.settle(yield* answered(work, { bodyExcerpt: "ok" }))
           assert.isTrue(settled)
           const [held] = yield* queue.claim({ limit: 1, leaseMs: 60_000, owner: "before" })
           return { keyed, done: work.delivery.id, held, read: yield* everything }

@@ -3,20 +3,17 @@
  * PostgreSQL: the same assertions must hold on both.
  */
 import { assert } from "@effect/vitest"
-import * as Decider from "@hookline/domain/Decider"
-import * as Delivery from "@hookline/domain/Delivery"
 import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import { EventStore } from "@hookline/domain/EventStore"
-import * as Ids from "@hookline/domain/Ids"
 import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import { Effect, Result } from "effect"
 import { SqlClient } from "effect/sql"
 import { describeStores } from "./Databases.ts"
 import { eventually } from "./Eventually.ts"
-import { createSubscription, event, owner, stores } from "./Fixtures.ts"
+import { answered, createSubscription, event, owner, stores } from "./Fixtures.ts"
 
 const catalog = EventCatalog.defaultCatalog
 
@@ -212,20 +209,10 @@ describeStores("store contract", (it) => {
         const taken = later.find((lease) => lease.deliveryId === ours.lease.deliveryId)
         assert.isDefined(taken)
         // ... and the first worker's late settle is refused.
-        const decided = Decider.handle(Delivery.decider, ours.delivery, {
-          _tag: "RecordAttempt",
-          deliveryId: ours.delivery.id,
-          attemptId: yield* Ids.generate("att"),
-          outcome: { _tag: "Response", status: 200, durationMs: 3, bodyExcerpt: "ok" },
-          jitter: 0.5,
-          at: Date.now()
-        })
-        assert.isTrue(Result.isSuccess(decided))
-        if (Result.isFailure(decided) || decided.success.state === null || taken === undefined) return
-        const change = { expectedVersion: ours.delivery.version, ...decided.success }
-        const stateAfter = decided.success.state
-        assert.isFalse(yield* deliveries.settle({ ...change, state: stateAfter, lease: ours.lease }))
-        assert.isTrue(yield* deliveries.settle({ ...change, state: stateAfter, lease: taken }))
+        if (taken === undefined) return
+        const change = yield* answered(ours, { bodyExcerpt: "ok" })
+        assert.isFalse(yield* deliveries.settle(change))
+        assert.isTrue(yield* deliveries.settle({ ...change, lease: taken }))
         const stored = yield* deliveries.get(tenant, ours.delivery.id)
         assert.strictEqual(stored.status, "succeeded")
         assert.strictEqual(stored.attempts.length, 1)

@@ -6,17 +6,15 @@
  * and the scheduled layer prunes by itself.
  */
 import { assert } from "@effect/vitest"
-import * as Decider from "@hookline/domain/Decider"
-import * as Delivery from "@hookline/domain/Delivery"
+import type * as Delivery from "@hookline/domain/Delivery"
 import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
-import * as Ids from "@hookline/domain/Ids"
 import type { Owner } from "@hookline/domain/Tenancy"
-import { Deferred, Effect, Fiber, Layer, Result } from "effect"
+import { Deferred, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { describePostgres, describeStores } from "../../../test/Databases.ts"
-import { createSubscription, event, owner, stores } from "../../../test/Fixtures.ts"
+import { answered, createSubscription, event, owner, stores } from "../../../test/Fixtures.ts"
 import * as Retention from "./Retention.ts"
 
 const catalog = EventCatalog.defaultCatalog
@@ -31,21 +29,7 @@ const settleAll = (who: Owner, status: number) =>
     const settled: Array<string> = []
     for (const work of yield* deliveries.work(leases)) {
       if (work.delivery.owner.tenant !== who.tenant) continue
-      const decided = Decider.handle(Delivery.decider, work.delivery, {
-        _tag: "RecordAttempt",
-        deliveryId: work.delivery.id,
-        attemptId: yield* Ids.generate("att"),
-        outcome: { _tag: "Response", status, durationMs: 2, bodyExcerpt: "" },
-        jitter: 0.5,
-        at: Date.now()
-      })
-      if (Result.isFailure(decided) || decided.success.state === null) continue
-      const ok = yield* deliveries.settle({
-        lease: work.lease,
-        expectedVersion: work.delivery.version,
-        ...decided.success,
-        state: decided.success.state
-      })
+      const ok = yield* deliveries.settle(yield* answered(work, { status }))
       if (ok) settled.push(work.delivery.id)
     }
     return settled

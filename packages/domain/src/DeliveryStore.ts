@@ -8,11 +8,12 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
+import { Context, type Effect, Result } from "effect"
 import type * as Cursor from "./Cursor.ts"
-import type * as Delivery from "./Delivery.ts"
+import * as Decider from "./Decider.ts"
+import * as Delivery from "./Delivery.ts"
 import type { Lease } from "./DeliveryQueue.ts"
-import type { Conflict, EventTypeUnknown, NotFound, ValidationFailed } from "./Errors.ts"
+import { type Conflict, type EventTypeUnknown, NotFound, type ValidationFailed } from "./Errors.ts"
 import type * as EventCatalog from "./EventCatalog.ts"
 import type * as Ids from "./Ids.ts"
 import type * as PublishedEvent from "./PublishedEvent.ts"
@@ -58,6 +59,27 @@ export interface Settle {
   readonly events: ReadonlyArray<Delivery.Event>
   readonly state: Delivery.Delivery
 }
+
+/** One attempt of a claimed delivery, as the worker reports it (the command's fields but the delivery's id). */
+export type Attempted = Omit<typeof Delivery.RecordAttempt.Type, "_tag" | "deliveryId">
+
+/**
+ * The change that records `attempt` of `work`: the delivery decider's events and the state after them, to store
+ * under the work's lease, fenced by the version the delivery was claimed at. Fails with the decider's own error.
+ */
+export const attempted = (work: Work, attempt: Attempted): Result.Result<Settle, Delivery.Error> =>
+  Result.flatMap(
+    Decider.handle(Delivery.decider, work.delivery, {
+      _tag: "RecordAttempt",
+      deliveryId: work.delivery.id,
+      ...attempt
+    }),
+    ({ events, state }): Result.Result<Settle, Delivery.Error> =>
+      // Unreachable from a claimed (so scheduled) delivery; typed all the same.
+      state === null
+        ? Result.fail(new NotFound({ resource: "delivery", id: work.delivery.id }))
+        : Result.succeed({ lease: work.lease, expectedVersion: work.delivery.version, events, state })
+  )
 
 /** Publish, read, and settle deliveries. */
 export class DeliveryStore extends Context.Service<

@@ -8,9 +8,9 @@
  * attempt is.
  */
 import type * as Attempt from "@hookline/domain/Attempt"
-import * as Decider from "@hookline/domain/Decider"
-import * as Delivery from "@hookline/domain/Delivery"
+import type * as Delivery from "@hookline/domain/Delivery"
 import type { Settle, Work } from "@hookline/domain/DeliveryStore"
+import * as DeliveryStore from "@hookline/domain/DeliveryStore"
 import * as Envelope from "@hookline/domain/Envelope"
 import type * as Ids from "@hookline/domain/Ids"
 import * as Profile from "@hookline/domain/Profile"
@@ -196,30 +196,24 @@ export const record = (
 ) =>
   Effect.flatMap(hot.ids.ulid, (ulid) => {
     const at = hot.clock.currentTimeMillisUnsafe()
-    const command: Delivery.Command = {
-      _tag: "RecordAttempt",
-      deliveryId: work.delivery.id,
+    const change = DeliveryStore.attempted(work, {
       attemptId: `att_${ulid.toLowerCase()}` as Ids.AttemptId,
       outcome,
       jitter: hot.random.nextDoubleUnsafe(),
       policy: options.policy,
       at
+    })
+    if (Result.isFailure(change)) {
+      return Effect.logWarning("delivery decision refused", { delivery: work.delivery.id, error: change.failure._tag })
     }
-    const decided = Decider.handle(Delivery.decider, work.delivery, command)
-    if (Result.isFailure(decided) || decided.success.state === null) {
-      return Effect.logWarning("delivery decision refused", { delivery: work.delivery.id })
-    }
-    const { events, state } = decided.success
-    return Effect.flatMap(
-      settle({ lease: work.lease, expectedVersion: work.delivery.version, events, state }),
-      (settled) => {
-        const observed = hot.observe({ work, outcome, state, settled })
-        const follow = settled ? subscriptionCommand(work, outcome, at, options) : undefined
-        if (follow === undefined) return observed
-        return Subscriptions.execute(work.subscription.owner, follow).pipe(
-          Effect.catch((error) => Effect.logWarning("subscription update failed", { error: error._tag })),
-          Effect.andThen(observed)
-        )
-      }
-    )
+    const { state } = change.success
+    return Effect.flatMap(settle(change.success), (settled) => {
+      const observed = hot.observe({ work, outcome, state, settled })
+      const follow = settled ? subscriptionCommand(work, outcome, at, options) : undefined
+      if (follow === undefined) return observed
+      return Subscriptions.execute(work.subscription.owner, follow).pipe(
+        Effect.catch((error) => Effect.logWarning("subscription update failed", { error: error._tag })),
+        Effect.andThen(observed)
+      )
+    })
   })

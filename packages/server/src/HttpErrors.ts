@@ -79,14 +79,16 @@ export const ErrorBody = Schema.Struct({
 }).annotate({ identifier: "Error" })
 export type ErrorBody = typeof ErrorBody.Type
 
-interface Coded {
+/** A domain error as every dialect reads it: its tag, stable code and message. */
+export interface Coded<C extends string = string> {
   readonly _tag: string
-  readonly code: string
+  readonly code: C
   readonly message: string
 }
 
-type ErrorSchema = Schema.Top & {
-  readonly Type: Coded
+/** The schema of an error class that a dialect puts on the wire. */
+export type ErrorSchema<C extends string = string> = Schema.Top & {
+  readonly Type: Coded<C>
   readonly identifier: string
   readonly DecodingServices: never
   readonly EncodingServices: never

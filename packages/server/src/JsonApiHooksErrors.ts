@@ -168,18 +168,8 @@ export const sourceOf = (error: { readonly _tag: string }): Source | undefined =
   }
 }
 
-interface Coded {
-  readonly _tag: string
-  readonly code: Code
-  readonly message: string
-}
-
-type ErrorSchema = Schema.Top & {
-  readonly Type: Coded
-  readonly identifier: string
-  readonly DecodingServices: never
-  readonly EncodingServices: never
-}
+type Coded = HttpErrors.Coded<Code>
+type ErrorSchema = HttpErrors.ErrorSchema<Code>
 
 const withSource = (source: Source | undefined) => (source === undefined ? {} : { source })
 
