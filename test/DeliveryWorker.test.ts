@@ -324,3 +324,50 @@ describeStores("delivery worker: wake-ups", (it) => {
     )
   })
 })
+
+describeStores("delivery worker: concurrency limits", (it) => {
+  it.layer(Layer.provideMerge(delivery, stores), { timeout: "60 seconds" })((it) => {
+    /** Runs a worker with `limits` until all 36 deliveries to three slow subscriptions succeeded; the receiver. */
+    const drain = (limits: { readonly concurrency: number; readonly perSubscription: number }) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const paths = ["/a", "/b", "/c"]
+          const receiver = yield* ScriptedReceiver.make({
+            routes: Object.fromEntries(paths.map((path) => [path, ScriptedReceiver.slow(150)]))
+          })
+          const tenant = owner(`c${Math.random().toString(36).slice(2, 8)}`)
+          for (const path of paths) yield* createSubscription(tenant, { url: receiver.url(path) })
+          const deliveries = yield* DeliveryStore
+          const events = []
+          for (let i = 0; i < 12; i++) events.push(yield* event(tenant))
+          yield* deliveries.publishMany(events, EventCatalog.defaultCatalog)
+          yield* Layer.build(DeliveryWorker.layer({ pollMs: 50, leaseMs: 5_000, ...limits }))
+          yield* eventually(
+            deliveries.list(tenant, { status: "succeeded" }, { limit: 100 }),
+            (page) => page.data.length === 36,
+            20_000
+          )
+          return { receiver, paths }
+        })
+      )
+
+    it.effect("never more attempts in flight than the per-subscription limit, which is reached", () =>
+      Effect.gen(function* () {
+        // 3 subscriptions × 2 = 6, under the global 8: the per-subscription limit is what binds.
+        const { receiver, paths } = yield* drain({ concurrency: 8, perSubscription: 2 })
+        for (const path of paths) assert.strictEqual(receiver.peakInFlight(path), 2, path)
+        assert.strictEqual(receiver.peakInFlight(), 6)
+      })
+    )
+
+    it.effect("never more attempts in flight than the global limit, which is reached", () =>
+      Effect.gen(function* () {
+        // 3 subscriptions × 8 = 24, over the global 4: the global limit is what binds.
+        const { receiver, paths } = yield* drain({ concurrency: 4, perSubscription: 8 })
+        assert.strictEqual(receiver.peakInFlight(), 4)
+        for (const path of paths) assert.isAtMost(receiver.peakInFlight(path), 4, path)
+        assert.strictEqual(receiver.requests().length, 36)
+      })
+    )
+  })
+})

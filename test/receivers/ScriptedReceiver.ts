@@ -97,6 +97,8 @@ export interface Receiver extends LoopbackServer.Listening {
   readonly streams: () => ReadonlyArray<StreamRecord>
   /** Sets (or replaces) the behaviour of `path`. */
   readonly route: (path: string, behaviour: Behaviour) => void
+  /** The most requests (to `path`, or in all) that were ever open at once: read, not yet answered and closed. */
+  readonly peakInFlight: (path?: string) => number
 }
 
 const FIXTURES = Path.join(import.meta.dirname, "fixtures")
@@ -144,6 +146,14 @@ export const make = (
     const requests: Array<RecordedRequest> = []
     const streams: Array<StreamRecord> = []
     const timers = new Set<NodeJS.Timeout>()
+    // Requests open now and the most ever open at once, per path and under "" for all of them.
+    const open = new Map<string, number>()
+    const peaks = new Map<string, number>()
+    const opened = (key: string, by: number) => {
+      const now = (open.get(key) ?? 0) + by
+      open.set(key, now)
+      if (now > (peaks.get(key) ?? 0)) peaks.set(key, now)
+    }
 
     const perform = (behaviour: Behaviour, path: string, req: Http.IncomingMessage, res: Http.ServerResponse) => {
       switch (behaviour._tag) {
@@ -211,6 +221,12 @@ export const make = (
           body: Buffer.concat(chunks).toString("utf8"),
           receivedAt: Date.now()
         })
+        opened(path, 1)
+        opened("", 1)
+        res.once("close", () => {
+          opened(path, -1)
+          opened("", -1)
+        })
         perform(routes.get(path) ?? respond(404, "no such route"), path, req, res)
         counts.set(path, (counts.get(path) ?? 0) + 1)
       })
@@ -235,6 +251,7 @@ export const make = (
       route: (path: string, behaviour: Behaviour) => {
         routes.set(path, behaviour)
         counts.delete(path)
-      }
+      },
+      peakInFlight: (path = "") => peaks.get(path) ?? 0
     }
   })
