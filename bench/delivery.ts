@@ -16,11 +16,13 @@
  *   4. publish-to-delivery latency, open loop: events published on a fixed
  *      schedule at `--rate` per second, latency measured from each event's
  *      scheduled time (so a stall is charged to every event it delays);
- *   5. a soak at `--soak-rate` deliveries/s for `--soak` seconds, sampling RSS.
+ *   5. a soak at `--soak-rate` deliveries/s for `--soak` seconds, sampling RSS;
+ *   6. the worker idle for `--idle-seconds`, with nothing due: CPU of this process
+ *      and of its backends per second, and the transactions it commits (its polls).
  *
  *   node bench/delivery.ts [--backlog 100000] [--concurrency 64] [--rate 200]
- *                          [--latency-seconds 15] [--soak 30] [--soak-rate 500]
- *                          [--only ceiling,drain,peer,latency,soak]
+ *                          [--latency-seconds 15] [--soak 30] [--soak-rate 500] [--idle-seconds 10]
+ *                          [--only ceiling,drain,peer,latency,soak,idle]
  *
  * `--only` runs some phases alone (for profiling with `node --cpu-prof`).
  */
@@ -51,10 +53,11 @@ const rate = BenchReport.numberFlag(args, "rate", 200)
 const latencySeconds = BenchReport.numberFlag(args, "latency-seconds", 15)
 const soakSeconds = BenchReport.numberFlag(args, "soak", 30)
 const soakRate = BenchReport.numberFlag(args, "soak-rate", 500)
+const idleSeconds = BenchReport.numberFlag(args, "idle-seconds", 10)
 const fanOut = 10
 // The server's outbound assembly (packages/server/src/Outbound.ts) signs with `NodeMac`; `--mac webcrypto` for contrast.
 const macLayer = args.get("mac") === "webcrypto" ? Mac.layerWebCrypto : NodeMac.layer()
-const phases = new Set((args.get("only") ?? "ceiling,drain,peer,latency,soak").split(","))
+const phases = new Set((args.get("only") ?? "ceiling,drain,peer,latency,soak,idle").split(","))
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 BenchReport.header("Delivery engine (issue 4)", [
@@ -421,6 +424,55 @@ const soak = async () => {
   })
 }
 
+/** CPU of this process and of the worker's backends, and the bench database's commits, over `seconds` of idling. */
+const idleWindow = async (seconds: number) => {
+  const before = await databaseCounters()
+  const backendBefore = await BenchStore.backendCpuSeconds(bench, app)
+  const cpuBefore = process.cpuUsage()
+  const started = performance.now()
+  await BenchReport.sleep(seconds * 1000)
+  const elapsed = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  const backend = (await BenchStore.backendCpuSeconds(bench, app)) - backendBefore
+  await BenchReport.sleep(1500) // let the last transactions' statistics reach pg_stat_database
+  const after = await databaseCounters()
+  // The bench's own reads in between (the first counter read, both CPU reads) commit once each, on the admin
+  // connection; the rest are the worker's, over the window and the 1.5 s after it.
+  const commits = Math.max(0, after.commits - before.commits - 3)
+  return {
+    processMs: (cpu.user + cpu.system) / 1e3 / elapsed,
+    backendMs: (backend * 1000) / elapsed,
+    perSecond: commits / (elapsed + 1.5)
+  }
+}
+
+/**
+ * Phase 6: the worker with nothing due, which should cost nothing measurable (it polls once a second), beside the
+ * same process with its stores open and no worker (the floor), measured just before.
+ */
+const idle = async () => {
+  await worker?.close()
+  worker = undefined
+  await BenchReport.sleep(2000)
+  const floor = await idleWindow(idleSeconds)
+  await startWorker()
+  await BenchReport.sleep(2000)
+  const running = await idleWindow(idleSeconds)
+  const show = (w: typeof floor) =>
+    `CPU ${w.processMs.toFixed(2)} ms/s (this process) + ${w.backendMs.toFixed(2)} ms/s (PostgreSQL backends), ${w.perSecond.toFixed(1)} transactions/s`
+  console.log(`idle, ${idleSeconds} s with nothing due: no worker ${show(floor)}; worker running ${show(running)}`)
+  results.push(
+    {
+      name: "idle worker: CPU of this process per second",
+      value: running.processMs,
+      unit: "ms",
+      ceiling: { name: "the same process with no worker", value: floor.processMs }
+    },
+    { name: "idle worker: CPU of its PostgreSQL backends per second", value: running.backendMs, unit: "ms" },
+    { name: "idle worker: transactions committed per second (its polls)", value: running.perSecond, unit: "" }
+  )
+}
+
 try {
   const first = phases.has("ceiling") ? await measureCeiling("before the drain") : Number.NaN
   // This machine's speed drifts by a quarter within minutes (a shared VM): the drain is compared with the mean of
@@ -437,6 +489,7 @@ try {
   if (phases.has("peer")) await runPeer(throughput, ceiling)
   if (phases.has("latency")) await latency()
   if (phases.has("soak")) await soak()
+  if (phases.has("idle")) await idle()
 } finally {
   await worker?.close()
   await stores.close()
