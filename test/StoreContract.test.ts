@@ -3,13 +3,13 @@
  * PostgreSQL: the same assertions must hold on both.
  */
 import { assert } from "@effect/vitest"
-import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
+import { DeliveryQueue, type Lease } from "@hookline/domain/DeliveryQueue"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import { EventStore } from "@hookline/domain/EventStore"
 import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
-import { Effect, Result } from "effect"
+import { Clock, Effect, Result } from "effect"
 import { SqlClient } from "effect/sql"
 import { describeStores } from "./Databases.ts"
 import { eventually } from "./Eventually.ts"
@@ -181,6 +181,49 @@ describeStores("store contract", (it) => {
           assert.isFalse(released?.leased)
           assert.strictEqual((yield* queue.depth).due, depthBefore.due)
         })
+    )
+
+    it.effect("queue: due times and leases are the database clock's, whatever a worker's clock says", () =>
+      Effect.gen(function* () {
+        const queue = yield* DeliveryQueue
+        const deliveries = yield* DeliveryStore
+        const live = yield* Clock.Clock
+        // A worker whose clock is an hour off, either way (the clock every effect of that worker reads).
+        const off = (ms: number): Clock.Clock => ({
+          currentTimeMillisUnsafe: () => live.currentTimeMillisUnsafe() + ms,
+          currentTimeMillis: Effect.sync(() => live.currentTimeMillisUnsafe() + ms),
+          currentTimeNanosUnsafe: () => live.currentTimeNanosUnsafe() + BigInt(ms) * 1_000_000n,
+          currentTimeNanos: Effect.sync(() => live.currentTimeNanosUnsafe() + BigInt(ms) * 1_000_000n),
+          monotonicTimeNanosUnsafe: () => live.monotonicTimeNanosUnsafe(),
+          monotonicTimeNanos: live.monotonicTimeNanos,
+          sleep: live.sleep
+        })
+        const hour = 60 * 60 * 1000
+        const claimAs = (clockOffsetMs: number, owner: string, leaseMs: number) =>
+          queue.claim({ limit: 1000, leaseMs, owner }).pipe(Effect.provideService(Clock.Clock, off(clockOffsetMs)))
+        const tenant = owner(`k${Math.random().toString(36).slice(2, 8)}`)
+        yield* createSubscription(tenant)
+        // Drain whatever other tests left due.
+        yield* queue.claim({ limit: 1000, leaseMs: 60_000, owner: "sweeper" })
+        yield* deliveries.publish(yield* event(tenant), catalog)
+        const [mine] = (yield* deliveries.list(tenant, {}, {})).data
+        assert.isDefined(mine)
+        // Other tests' leases may end meanwhile: only this delivery's count.
+        const ours = (leases: ReadonlyArray<Lease>) => leases.filter((lease) => lease.deliveryId === mine?.id)
+
+        // Due now by the database's clock, so a worker an hour behind finds it ...
+        const behind = ours(yield* claimAs(-hour, "behind", 400))
+        assert.strictEqual(behind.length, 1)
+        // ... and its 400 ms lease holds for a worker an hour ahead, ...
+        assert.deepStrictEqual(ours(yield* claimAs(hour, "ahead", 60_000)), [])
+        // ... until it ends, by the database's clock too.
+        yield* Effect.sleep("600 millis")
+        const ahead = ours(yield* claimAs(hour, "ahead", 60_000))
+        assert.deepStrictEqual(
+          ahead.map((lease) => lease.deliveryId),
+          behind.map((lease) => lease.deliveryId)
+        )
+      })
     )
 
     it.effect("queue: claim leases due work once, settle is fenced by the lease, expiry returns work", () =>
