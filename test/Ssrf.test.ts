@@ -3,10 +3,11 @@
 // TCP connection). Every address here is loopback.
 
 import { assert, describe, it } from "@effect/vitest"
+import * as AddressGuard from "@hookline/adapters/AddressGuard"
 import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
 import type * as Attempt from "@hookline/domain/Attempt"
 import { Transport } from "@hookline/domain/Transport"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Effect, Layer, Result } from "effect"
 import * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
 
 const routes = { "/hook": ScriptedReceiver.ok }
@@ -22,9 +23,22 @@ const listeners = Effect.gen(function* () {
 })
 type Listeners = Effect.Success<typeof listeners>
 
-// The transport exactly as production builds it: from environment variables.
-const transportFrom = (env: Record<string, string>) =>
-  UndiciTransport.layerConfig.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+// The transport as the server builds it (`App.outbound`): the settings' strings parsed by `policyFromStrings`,
+// then the guarded undici pool. A malformed setting fails the layer, naming the variable.
+const transportFrom = (env: {
+  readonly HOOKLINE_ALLOW_TARGETS?: string
+  readonly HOOKLINE_RESOLVE?: string
+  readonly HOOKLINE_ALLOW_HTTP?: string
+}) => {
+  const policy = AddressGuard.policyFromStrings({
+    allowTargets: env.HOOKLINE_ALLOW_TARGETS,
+    resolve: env.HOOKLINE_RESOLVE,
+    allowHttp: env.HOOKLINE_ALLOW_HTTP === "true"
+  })
+  return Result.isSuccess(policy)
+    ? UndiciTransport.layer({ policy: policy.success })
+    : Layer.effect(Transport, Effect.fail(policy.failure))
+}
 
 const envFor = (l: Listeners, allow: string) => ({
   HOOKLINE_ALLOW_TARGETS: allow,

@@ -11,7 +11,7 @@
 import type { IncomingHttpHeaders } from "node:http"
 import type * as Attempt from "@hookline/domain/Attempt"
 import { Transport } from "@hookline/domain/Transport"
-import { Clock, Config, Context, Duration, Effect, Layer, Predicate, Result, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Predicate, Result, Schema } from "effect"
 import { Agent, buildConnector, type Dispatcher } from "undici"
 import packageJson from "../package.json" with { type: "json" }
 import * as AddressGuard from "./AddressGuard.ts"
@@ -383,17 +383,3 @@ export const makeTransport = Effect.gen(function* () {
 /** `Transport` and `OutboundHttp` on one guarded undici pool. */
 export const layer = (options: Options = {}): Layer.Layer<Transport | OutboundHttp> =>
   Layer.effect(Transport, makeTransport).pipe(Layer.provideMerge(Layer.effect(OutboundHttp, makeOutboundHttp(options))))
-
-/** Options from the environment: the SSRF policy, `HOOKLINE_HTTP_TIMEOUT` and `HOOKLINE_HTTP_CONNECT_TIMEOUT`. */
-export const optionsConfig: Config.Config<Options> = Config.all({
-  policy: AddressGuard.policyConfig,
-  timeout: Config.Duration("HOOKLINE_HTTP_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15))),
-  connectTimeout: Config.Duration("HOOKLINE_HTTP_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
-})
-
-/** `layer` with options read from the environment (`optionsConfig`). */
-export const layerConfig: Layer.Layer<Transport | OutboundHttp, Config.ConfigError> = Layer.unwrap(
-  Effect.gen(function* () {
-    return layer(yield* optionsConfig)
-  })
-)
