@@ -1,5 +1,9 @@
 // The undici transport end to end against scripted receivers on 127.0.0.1.
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as AddressGuard from "@hookline/adapters/AddressGuard"
 import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
@@ -185,6 +189,36 @@ describe("UndiciTransport", () => {
       assert.lengthOf(receiver.requests(), 0)
       const trusted = yield* send(post(receiver.url("/hook"))).pipe(Effect.provide(transport({ ca: certificate.cert })))
       assert.strictEqual(expectResponse(trusted).status, 200)
+      assert.lengthOf(receiver.requests(), 1)
+    })
+  )
+
+  it.live("trusts the certificates NODE_EXTRA_CA_CERTS names, as a production process does", () =>
+    Effect.gen(function* () {
+      const certificate = yield* ScriptedReceiver.selfSignedCertificate
+      const receiver = yield* ScriptedReceiver.make({ tls: certificate, routes: { "/hook": ScriptedReceiver.ok } })
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-ca-"))),
+        (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+      )
+      const caFile = Path.join(dir, "ca.pem")
+      Fs.writeFileSync(caFile, certificate.cert)
+      // A process reads NODE_EXTRA_CA_CERTS once, at start: each attempt runs in a process of its own.
+      const attemptIn = (env: Record<string, string | undefined>) =>
+        Effect.promise(
+          () =>
+            new Promise<Attempt.Outcome>((resolve, reject) => {
+              ChildProcess.execFile(
+                process.execPath,
+                [Path.join(import.meta.dirname, "processes", "SendProcess.ts"), receiver.url("/hook")],
+                { env: { ...process.env, NODE_EXTRA_CA_CERTS: undefined, ...env }, timeout: 30_000 },
+                (error, stdout) => (error === null ? resolve(JSON.parse(stdout) as Attempt.Outcome) : reject(error))
+              )
+            })
+        )
+      expectFailure(yield* attemptIn({}), "tls")
+      assert.lengthOf(receiver.requests(), 0)
+      assert.strictEqual(expectResponse(yield* attemptIn({ NODE_EXTRA_CA_CERTS: caFile })).status, 200)
       assert.lengthOf(receiver.requests(), 1)
     })
   )
