@@ -206,6 +206,10 @@ describeStores("delivery worker", (it) => {
         const after = yield* eventually((yield* SubscriptionStore).get(tenant, sub.id), (s) => !s.enabled)
         assert.isFalse(after.enabled)
         assert.strictEqual(after.disabledReason, "gone")
+        // The subscription's stream says so, for every reader of its events.
+        const disabled = (yield* (yield* EventStore).read(sub.id)).filter((e) => e.type === "Disabled")
+        assert.lengthOf(disabled, 1)
+        assert.deepInclude(disabled[0]?.data, { reason: "gone" })
       })
     )
   })
