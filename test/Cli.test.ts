@@ -77,4 +77,31 @@ describe("hookline CLI", () => {
     assert.include(run.stderr, "HOOKLINE_PORT: expected an integer 1–65535, got 'abc'")
     assert.notMatch(run.stderr, /\n\s+at /)
   }, 60_000)
+
+  it("worker logs JSON lines at the configured level, as serve does", async () => {
+    const ownDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-cli-worker-"))
+    const child = ChildProcess.spawn(process.execPath, [main, "worker"], {
+      env: { ...process.env, HOOKLINE_DATA_DIR: ownDir, DATABASE_URL: "", HOOKLINE_LOG_LEVEL: "Info" }
+    })
+    try {
+      let stdout = ""
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString()
+      })
+      // Table maintenance announces itself when the worker starts on the embedded store.
+      const deadline = Date.now() + 30_000
+      while (!stdout.includes("no autovacuum") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      const lines = stdout.split("\n").filter((line) => line.trim() !== "")
+      assert.isNotEmpty(lines, "the worker logged nothing")
+      for (const line of lines) {
+        const entry = JSON.parse(line) as { readonly message: unknown; readonly level: string }
+        assert.strictEqual(entry.level, "INFO", line)
+      }
+      assert.isTrue(lines.some((line) => line.includes("no autovacuum")))
+    } finally {
+      child.kill("SIGTERM")
+      await new Promise((resolve) => child.once("exit", resolve))
+      Fs.rmSync(ownDir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

@@ -123,5 +123,5 @@ export const serve = <E, R>(appRoutes: Layer.Layer<never, E, R>) =>
 export const layer = serve(routes(Api, handlers)).pipe(
   Layer.provide(middleware),
   Layer.provideMerge(services),
-  Layer.provide(Layer.unwrap(Effect.map(Config.ServerConfig, (config) => Logging.layer(config.logLevel))))
+  Layer.provide(Logging.configured)
 )

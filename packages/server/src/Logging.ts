@@ -18,7 +18,7 @@
  */
 import { secretPattern } from "@hookline/domain/ApiKey"
 import { Console, Effect, Layer, Logger, LogLevel, References, type Scope } from "effect"
-import type * as Config from "./Config.ts"
+import * as Config from "./Config.ts"
 
 const patterns: ReadonlyArray<readonly [RegExp, string]> = [
   [secretPattern, "[secret]"],
@@ -61,3 +61,8 @@ export const logger: Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Sc
 /** Replaces the default logger with the scrubbed JSON logger, at `level` and above. */
 export const layer = (level: Config.LogLevel): Layer.Layer<never> =>
   Layer.merge(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, level))
+
+/** `layer` at the configured `HOOKLINE_LOG_LEVEL`: every role of a Hookline process logs through it. */
+export const configured: Layer.Layer<never, never, Config.ServerConfig> = Layer.unwrap(
+  Effect.map(Config.ServerConfig, (config) => layer(config.logLevel))
+)
