@@ -14,6 +14,7 @@ import { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import * as DeliveryWorker from "@hookline/server/DeliveryWorker"
 import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import { Webhook } from "standardwebhooks"
 import { describeStores } from "./Databases.ts"
 import { eventually } from "./Eventually.ts"
@@ -128,6 +129,26 @@ describeStores("delivery worker", (it) => {
         assert.strictEqual(receiver.requestsTo("/limited").length, 6)
         for (const count of bySecond.values()) assert.isAtMost(count, 2)
         assert.isAtLeast(bySecond.size, 3)
+      })
+    )
+
+    it.effect("a throttled backlog asks for one slot past its limit a round, not one per delivery", () =>
+      Effect.gen(function* () {
+        const receiver = yield* ScriptedReceiver.make({ routes: { "/throttled": ScriptedReceiver.ok } })
+        const tenant = owner(`t${Math.random().toString(36).slice(2, 8)}`)
+        const sub = yield* createSubscription(tenant, { url: receiver.url("/throttled"), rateLimitPerSecond: 1 })
+        const deliveries = yield* DeliveryStore
+        const events = []
+        for (let i = 0; i < 30; i++) events.push(yield* event(tenant))
+        yield* deliveries.publishMany(events, EventCatalog.defaultCatalog)
+        yield* Effect.sleep("1500 millis")
+        // Every take, granted or refused, counts in the window: the slots asked for in the current second.
+        const sql = yield* SqlClient.SqlClient
+        const [window] = yield* sql<{ readonly used: number }>`
+          SELECT used FROM hookline_rate_windows WHERE subscription_id = ${sub.id}`
+        assert.isDefined(window)
+        assert.isAtMost(window?.used ?? 0, 3)
+        assert.isAtMost(receiver.requestsTo("/throttled").length, 3)
       })
     )
 

@@ -14,7 +14,6 @@ import { ConfigInvalid, ServerConfig } from "./Config.ts"
 import * as DeliveryAttempt from "./DeliveryAttempt.ts"
 import * as DeliveryWorker from "./DeliveryWorker.ts"
 import * as Http from "./Http.ts"
-import * as Logging from "./Logging.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Outbound from "./Outbound.ts"
 import * as Storage from "./Storage.ts"
@@ -115,8 +114,6 @@ export const layer = (roles: Roles = { http: true, worker: true }, options: Opti
   return Layer.mergeAll(worker, http).pipe(
     Layer.provideMerge(Catalog.layer),
     Layer.provideMerge(outboundWith(options)),
-    Layer.provideMerge(storage),
-    // Every role logs JSON lines, scrubbed, at the configured level: the worker and the store too, not only HTTP.
-    Layer.provide(Logging.configured)
+    Layer.provideMerge(storage)
   )
 }

@@ -54,7 +54,9 @@ const processes = Flag.Int("processes").pipe(
  */
 const launch = (roles: App.Roles, count: number) =>
   Effect.gen(function* () {
-    if (count === 1 || ProcessCluster.isCopy()) return yield* Layer.launch(App.layer(roles))
+    // Every role logs JSON lines, scrubbed, at the configured level: the worker and the store too, not only HTTP.
+    if (count === 1 || ProcessCluster.isCopy())
+      return yield* Layer.launch(App.layer(roles).pipe(Layer.provide(Logging.configured)))
     const config = yield* Config.ServerConfig
     const problems = [
       ...(count >= 1 ? [] : [`--processes must be at least 1, got ${count}`]),
@@ -64,7 +66,7 @@ const launch = (roles: App.Roles, count: number) =>
     ]
     if (problems.length > 0) return yield* new Config.ConfigInvalid({ problems })
     return yield* ProcessCluster.supervise({ count, readiness: roles.http ? "listening" : "online" }).pipe(
-      Effect.provide(Logging.layer(config.logLevel))
+      Effect.provide(Logging.configured)
     )
   }).pipe(Effect.provide(Config.layer))
 

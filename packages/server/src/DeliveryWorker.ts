@@ -261,10 +261,17 @@ export const layer = (settings: Partial<Options> = {}) =>
         const paused = works.filter((w) => !isLive(w))
         if (paused.length > 0) yield* queue.park(paused.map((w) => w.lease))
         const throttled: Array<Lease> = []
+        // Subscriptions whose window this round found used up: the rest of their batch waits for the next window
+        // without asking again (a throttled backlog would otherwise cost a refused upsert per delivery per round).
+        const full = new Set<string>()
         for (const work of works) {
           if (!isLive(work)) continue
           const limit = work.subscription.rateLimitPerSecond
-          if (limit !== undefined && !(yield* queue.takeRateSlot(work.subscription.id, limit))) {
+          if (
+            limit !== undefined &&
+            (full.has(work.subscription.id) || !(yield* queue.takeRateSlot(work.subscription.id, limit)))
+          ) {
+            full.add(work.subscription.id)
             throttled.push(work.lease)
             continue
           }

@@ -35,7 +35,6 @@ import * as IntegrationsHandlers from "./IntegrationsHandlers.ts"
 import * as JsonApiHooksApi from "./JsonApiHooksApi.ts"
 import * as JsonApiHooksErrors from "./JsonApiHooksErrors.ts"
 import * as JsonApiHooksHandlers from "./JsonApiHooksHandlers.ts"
-import * as Logging from "./Logging.ts"
 import * as Metrics from "./Metrics.ts"
 import * as OAuthServer from "./OAuthServer.ts"
 import * as PartnerWebhooksHandlers from "./PartnerWebhooksHandlers.ts"
@@ -119,9 +118,8 @@ export const serve = <E, R>(appRoutes: Layer.Layer<never, E, R>) =>
     )
   )
 
-/** The whole HTTP server over a `SqlClient` and the settings, with JSON logging at the configured level. */
-export const layer = serve(routes(Api, handlers)).pipe(
-  Layer.provide(middleware),
-  Layer.provideMerge(services),
-  Layer.provide(Logging.configured)
-)
+/**
+ * The whole HTTP server over a `SqlClient` and the settings. It logs through whatever logger it is given: the
+ * process provides `Logging.configured` around every role at once (`Cli`), a test its own capture.
+ */
+export const layer = serve(routes(Api, handlers)).pipe(Layer.provide(middleware), Layer.provideMerge(services))

@@ -72,7 +72,8 @@ describe("Logging.logger", () => {
   )
 })
 
-// The production assembly (`Http.layer`), its logger writing to a captured console.
+// The production assembly (`Http.layer` under `Logging.configured`, as `Cli` runs it), its logger writing to a
+// captured console.
 const lines: Array<string> = []
 // A batch of lines arrives as one call; split it back into lines.
 const captured: Console.Console = {
@@ -81,6 +82,7 @@ const captured: Console.Console = {
 }
 const adminToken = "logging-admin-token-0123456789"
 const server = Http.layer.pipe(
+  Layer.provide(Logging.configured),
   Layer.provide(Layer.mergeAll(Catalog.layer, App.outbound)),
   Layer.provide(Storage.stores.pipe(Layer.provideMerge(Databases.freshEmbedded()))),
   Layer.provide(Config.layerWith({ port: 0, host: "127.0.0.1", adminToken: Option.some(Redacted.make(adminToken)) })),
