@@ -295,6 +295,31 @@ describe("createHookline", () => {
     })
   )
 
+  it.effect("hands every log line to onLog, scrubbed JSON, for the host's own logger", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* Databases.freshEmbeddedDir
+      const lines: Array<string> = []
+      yield* Effect.acquireRelease(
+        Effect.promise(() =>
+          createHookline(testOptions(dataDir, { logLevel: "Info", onLog: (line) => lines.push(line) }))
+        ),
+        (client) => Effect.promise(() => client.close())
+      )
+      // The worker's table maintenance announces itself on the embedded store.
+      yield* Effect.promise(async () => {
+        const deadline = Date.now() + 10_000
+        while (!lines.some((line) => line.includes("no autovacuum")) && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 20))
+      })
+      assert.isNotEmpty(lines)
+      for (const line of lines) {
+        const entry = JSON.parse(line) as { readonly level: string; readonly message: unknown }
+        assert.oneOf(entry.level, ["INFO", "WARN", "ERROR"], line)
+      }
+      assert.isTrue(lines.some((line) => line.includes("no autovacuum")))
+    })
+  )
+
   it.effect("rejects options it cannot start with", () =>
     Effect.gen(function* () {
       const dataDir = yield* Databases.freshEmbeddedDir

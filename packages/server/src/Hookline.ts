@@ -287,5 +287,5 @@ const make = (options: Options) =>
 export const layer = (options: Options) =>
   Layer.effect(Hookline, make(options)).pipe(
     Layer.provide(foundation(options)),
-    Layer.provide(Logging.layer(options.logLevel ?? "Info"))
+    Layer.provide(Logging.layer(options.logLevel ?? "Info", options.onLog))
   )

@@ -55,6 +55,11 @@ export interface Options {
   readonly adminToken?: string
   /** Hookline's own log lines, JSON on stdout, at this level and above (default `Info`). */
   readonly logLevel?: Config.LogLevel
+  /**
+   * Receives each of Hookline's log lines (one JSON object, secrets scrubbed) instead of stdout, for the host's
+   * own logger: `onLog: (line) => logger.info(JSON.parse(line))`.
+   */
+  readonly onLog?: (line: string) => void
   /** The whole of one delivery attempt, in ms (default 15000). */
   readonly httpTimeoutMs?: number
   /** Requests per window per credential on the HTTP API; 0 turns limiting off (default 600 per 60 s). */

@@ -52,7 +52,7 @@ describe("Logging.logger", () => {
         (call ?? "").split("\n").map((line) => (JSON.parse(line) as { message: unknown }).message)
       yield* Effect.scoped(
         Effect.gen(function* () {
-          const logger = yield* Logging.logger
+          const logger = yield* Logging.logger()
           const log = (effect: Effect.Effect<void>) =>
             effect.pipe(Effect.provide(Logger.layer([logger])), Effect.provideService(Console.Console, sink))
           yield* log(Effect.logInfo("a"))

@@ -33,34 +33,40 @@ export const scrub = (line: string): string =>
 
 const format = Logger.map(Logger.formatJson, scrub)
 
+/** Where log lines go instead of stdout: each line (one JSON object, scrubbed) as it is logged. */
+export type Sink = (line: string) => void
+
 /**
  * The scrubbed JSON logger, writing to the fiber's `Console` in batches (see
- * the module doc). The scope's end writes what is still buffered.
+ * the module doc), or each line to `sink` when given (a host's own logger,
+ * which does its own buffering). The scope's end writes what is still buffered.
  */
-export const logger: Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> = Effect.gen(function* () {
-  let buffer: Array<string> = []
-  let sink: Console.Console | undefined
-  let scheduled: ReturnType<typeof setImmediate> | undefined
-  const flush = () => {
-    if (scheduled !== undefined) clearImmediate(scheduled)
-    scheduled = undefined
-    if (buffer.length === 0 || sink === undefined) return
-    const lines = buffer
-    buffer = []
-    sink.log(lines.join("\n"))
-  }
-  yield* Effect.addFinalizer(() => Effect.sync(flush))
-  return Logger.make((options) => {
-    sink = options.fiber.getRef(Console.Console)
-    buffer.push(format.log(options))
-    if (LogLevel.isGreaterThanOrEqualTo(options.logLevel, "Error")) flush()
-    else scheduled ??= setImmediate(flush)
+export const logger = (sink?: Sink): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    if (sink !== undefined) return Logger.make((options) => sink(format.log(options)))
+    let buffer: Array<string> = []
+    let console: Console.Console | undefined
+    let scheduled: ReturnType<typeof setImmediate> | undefined
+    const flush = () => {
+      if (scheduled !== undefined) clearImmediate(scheduled)
+      scheduled = undefined
+      if (buffer.length === 0 || console === undefined) return
+      const lines = buffer
+      buffer = []
+      console.log(lines.join("\n"))
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(flush))
+    return Logger.make((options) => {
+      console = options.fiber.getRef(Console.Console)
+      buffer.push(format.log(options))
+      if (LogLevel.isGreaterThanOrEqualTo(options.logLevel, "Error")) flush()
+      else scheduled ??= setImmediate(flush)
+    })
   })
-})
 
-/** Replaces the default logger with the scrubbed JSON logger, at `level` and above. */
-export const layer = (level: Config.LogLevel): Layer.Layer<never> =>
-  Layer.merge(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, level))
+/** Replaces the default logger with the scrubbed JSON logger, at `level` and above (to `sink` when given). */
+export const layer = (level: Config.LogLevel, sink?: Sink): Layer.Layer<never> =>
+  Layer.merge(Logger.layer([logger(sink)]), Layer.succeed(References.MinimumLogLevel, level))
 
 /** `layer` at the configured `HOOKLINE_LOG_LEVEL`: every role of a Hookline process logs through it. */
 export const configured: Layer.Layer<never, never, Config.ServerConfig> = Layer.unwrap(
