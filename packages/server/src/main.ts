@@ -3,7 +3,7 @@
  * (or PostgreSQL when `DATABASE_URL` is set); see `hookline --help`.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Console, Effect } from "effect"
+import { Cause, Console, Effect, Exit, Runtime } from "effect"
 import * as Cli from "./Cli.ts"
 
 const fail = (error: { readonly message: string }) =>
@@ -15,6 +15,12 @@ const fail = (error: { readonly message: string }) =>
     )
   )
 
+// Stopped by SIGTERM or SIGINT, the process has shut down as asked (the worker's leases handed back, the server
+// drained): that is success, exit 0, as orchestrators and service managers expect of a graceful stop. Effect's
+// default says 130 for any interruption.
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
 Cli.run.pipe(
   // A bad configuration is the operator's mistake: one line per problem, no stack trace. A copy of
   // `--processes` that failed to come up has printed why; the supervisor says which and stops.
@@ -23,5 +29,5 @@ Cli.run.pipe(
     CopyFailed: fail
   }),
   Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain
+  NodeRuntime.runMain({ teardown })
 )
