@@ -4,6 +4,7 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -77,6 +78,55 @@ describe("hookline CLI", () => {
     assert.include(run.stderr, "HOOKLINE_PORT: expected an integer 1–65535, got 'abc'")
     assert.notMatch(run.stderr, /\n\s+at /)
   }, 60_000)
+
+  it("refuses what it cannot start on with one line and no stack trace: database, data directory, port", async () => {
+    const once = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+      ChildProcess.spawnSync(process.execPath, [main, ...args], {
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { ...process.env, HOOKLINE_LOG_LEVEL: "Warn", ...env }
+      })
+    const oneLine = (run: ChildProcess.SpawnSyncReturns<string>, fragment: string) => {
+      assert.strictEqual(run.status, 1, run.stderr)
+      assert.include(run.stderr, fragment)
+      assert.notMatch(run.stderr, /\n\s+at /, "no stack trace")
+    }
+    // Nothing listens on port 1 of the loopback address: the connection is refused there and then.
+    oneLine(once(["worker"], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }), "DATABASE_URL: cannot use")
+
+    // A data directory whose lock names a live process (this one).
+    const held = Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-cli-held-"))
+    Fs.writeFileSync(Path.join(held, "hookline.lock"), `${process.pid}\n`)
+    try {
+      oneLine(once(["worker"], { HOOKLINE_DATA_DIR: held, DATABASE_URL: "" }), `in use by pid ${process.pid}`)
+    } finally {
+      Fs.rmSync(held, { recursive: true, force: true })
+    }
+
+    // A port something else already listens on.
+    const taken = Net.createServer()
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, "127.0.0.1", () => {
+        const address = taken.address()
+        resolve(typeof address === "object" && address !== null ? address.port : 0)
+      })
+    )
+    const fresh = Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-cli-port-"))
+    try {
+      const run = once(["serve", "--no-worker"], {
+        HOOKLINE_DATA_DIR: fresh,
+        DATABASE_URL: "",
+        HOOKLINE_HOST: "127.0.0.1",
+        HOOKLINE_PORT: String(port),
+        HOOKLINE_ADMIN_TOKEN: "cli-admin-token-0123456789"
+      })
+      oneLine(run, "HOOKLINE_HOST, HOOKLINE_PORT: cannot listen")
+      assert.include(run.stderr, "EADDRINUSE")
+    } finally {
+      taken.close()
+      Fs.rmSync(fresh, { recursive: true, force: true })
+    }
+  }, 120_000)
 
   it("worker logs JSON lines at the configured level, as serve does", async () => {
     const ownDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-cli-worker-"))

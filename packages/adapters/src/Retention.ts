@@ -156,15 +156,21 @@ export const layer = (options: LayerOptions = {}): Layer.Layer<never, never, Sql
     prune(options).pipe(
       Effect.tap((pruned) =>
         pruned.deliveries + pruned.events > 0
-          ? Effect.logInfo("retention pass", {
-              deliveries: pruned.deliveries,
-              deliveryEvents: pruned.deliveryEvents,
-              attempts: pruned.attempts,
-              events: pruned.events
-            })
+          ? Effect.logInfo("retention pass").pipe(
+              Effect.annotateLogs({
+                deliveries: pruned.deliveries,
+                delivery_events: pruned.deliveryEvents,
+                attempts: pruned.attempts,
+                events: pruned.events
+              })
+            )
           : Effect.void
       ),
-      Effect.catch((error) => Effect.logWarning("retention pass failed; trying again next time", error.message)),
+      Effect.catch((error) =>
+        Effect.logWarning("retention pass failed; trying again next time").pipe(
+          Effect.annotateLogs({ error: error.message })
+        )
+      ),
       Effect.repeat(Schedule.spaced(options.every ?? "1 hour")),
       Effect.forkScoped
     )

@@ -69,12 +69,16 @@ export const layer = (options: Options = {}): Layer.Layer<never, never, SqlClien
     Effect.gen(function* () {
       if (yield* autovacuumRunning) return
       const every = Duration.fromInputUnsafe(options.every ?? defaultEvery)
-      yield* Effect.logInfo("no autovacuum runs for this store: Hookline vacuums and analyzes its own tables", {
-        every_minutes: Duration.toMinutes(every)
-      })
+      yield* Effect.logInfo("no autovacuum runs for this store: Hookline vacuums and analyzes its own tables").pipe(
+        Effect.annotateLogs({ every_minutes: Duration.toMinutes(every) })
+      )
       yield* Effect.sleep(every).pipe(
         Effect.andThen(run),
-        Effect.catch((error) => Effect.logWarning("table maintenance failed; trying again next time", error.message)),
+        Effect.catch((error) =>
+          Effect.logWarning("table maintenance failed; trying again next time").pipe(
+            Effect.annotateLogs({ error: error.message })
+          )
+        ),
         Effect.forever,
         Effect.forkScoped
       )

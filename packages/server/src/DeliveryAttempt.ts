@@ -204,7 +204,9 @@ export const record = (
       at
     })
     if (Result.isFailure(change)) {
-      return Effect.logWarning("delivery decision refused", { delivery: work.delivery.id, error: change.failure._tag })
+      return Effect.logWarning("delivery decision refused").pipe(
+        Effect.annotateLogs({ delivery: work.delivery.id, error: change.failure._tag })
+      )
     }
     const { state } = change.success
     return Effect.flatMap(settle(change.success), (settled) => {
@@ -212,7 +214,11 @@ export const record = (
       const follow = settled ? subscriptionCommand(work, outcome, at, options) : undefined
       if (follow === undefined) return observed
       return Subscriptions.execute(work.subscription.owner, follow).pipe(
-        Effect.catch((error) => Effect.logWarning("subscription update failed", { error: error._tag })),
+        Effect.catch((error) =>
+          Effect.logWarning("subscription update failed").pipe(
+            Effect.annotateLogs({ subscription: work.subscription.id, error: error._tag })
+          )
+        ),
         Effect.andThen(observed)
       )
     })

@@ -312,7 +312,9 @@ export const layer = (settings: Partial<Options> = {}) =>
             const limit = Math.min(free, options.batchSize)
             reserved += limit
             const claimed = yield* round(limit).pipe(
-              Effect.catch((error) => Effect.as(Effect.logWarning("claim failed", { error: error.message }), 0)),
+              Effect.catch((error) =>
+                Effect.as(Effect.logWarning("claim failed").pipe(Effect.annotateLogs({ error: error.message })), 0)
+              ),
               Effect.ensuring(Effect.sync(() => (reserved -= limit)))
             )
             // A full batch suggests more is due: go again at once; otherwise sleep until NOTIFY or the poll.

@@ -30,7 +30,9 @@ export const readiness: Effect.Effect<
   const rows = yield* sql<{ readonly latest: number | null }>`
       SELECT max(migration_id) AS latest FROM hookline_migrations`.pipe(
     Effect.timeout("2 seconds"),
-    Effect.tapError((error) => Effect.logWarning("readiness check failed", error)),
+    Effect.tapError((error) =>
+      Effect.logWarning("readiness check failed").pipe(Effect.annotateLogs({ error: error.message }))
+    ),
     Effect.mapError(() => notReady("store unreachable"))
   )
   const applied = Number(rows[0]?.latest ?? 0)

@@ -64,7 +64,9 @@ export const layer: Layer.Layer<RateLimit, never, Config.ServerConfig | RateLimi
                 }).pipe(Effect.andThen(Effect.fail(new RateLimited({ retryAfterSeconds: retryAfter }))))
               }
               return Effect.as(
-                Effect.logWarning("rate limiter store failed; request let through", error.reason.message),
+                Effect.logWarning("rate limiter store failed; request let through").pipe(
+                  Effect.annotateLogs({ error: error.reason.message })
+                ),
                 undefined
               )
             })
