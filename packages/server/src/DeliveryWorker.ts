@@ -19,7 +19,7 @@ import * as Subscription from "@hookline/domain/Subscription"
 import type { SubscriptionStore } from "@hookline/domain/SubscriptionStore"
 import type { TokenSource } from "@hookline/domain/TokenSource"
 import { Transport } from "@hookline/domain/Transport"
-import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { type Mac, SecureRandom } from "effect/crypto"
 import * as DeliveryAttempt from "./DeliveryAttempt.ts"
 import * as SettleBatcher from "./SettleBatcher.ts"
@@ -224,7 +224,14 @@ export const layer = (settings: Partial<Options> = {}) =>
               DeliveryAttempt.record(hot, work, outcome, options, batcher.settle)
             )
           ),
-          Effect.catchCause((cause) => Effect.logError("delivery attempt failed", cause)),
+          Effect.catchCause((cause) =>
+            // Interrupted at shutdown past its deadline: expected, and its lease is handed back.
+            Cause.hasInterruptsOnly(cause)
+              ? Effect.void
+              : Effect.logError("delivery attempt failed", cause).pipe(
+                  Effect.annotateLogs({ delivery: work.lease.deliveryId, subscription: work.subscription.id })
+                )
+          ),
           Effect.ensuring(
             Effect.suspend(() => {
               const ended = attemptEnded()
