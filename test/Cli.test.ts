@@ -8,8 +8,8 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { main } from "./Executable.ts"
 
-const main = Path.join(import.meta.dirname, "..", "packages/server/src/main.ts")
 const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-cli-"))
 
 const hookline = (...args: ReadonlyArray<string>) =>

@@ -141,6 +141,15 @@ export const elsewhere = (backend: Backend): Effect.Effect<Context.Context<Store
     return yield* Layer.build(PgClient.layer({ url, max: 2, connection: { search_path: row?.schema ?? "public" } }))
   })
 
+/** A `DATABASE_URL` for a process of its own that works in the ambient PostgreSQL store's schema. */
+export const schemaUrl: Effect.Effect<string, unknown, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
+  const url = new URL(postgresUrl ?? "")
+  url.searchParams.set("search_path", row?.schema ?? "public")
+  return url.href
+})
+
 /** What `describeStores` hands each block besides its `it`. */
 export interface StoreContext {
   readonly backend: Backend

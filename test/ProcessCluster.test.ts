@@ -6,25 +6,12 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { assert, describe, it as plainIt } from "@effect/vitest"
 import { Effect } from "effect"
-import { SqlClient } from "effect/sql"
-import { describePostgres, postgresUrl } from "./Databases.ts"
-
-const main = Path.join(import.meta.dirname, "..", "packages", "server", "src", "main.ts")
-
-const freePort = Effect.promise(
-  () =>
-    new Promise<number>((resolve) => {
-      const server = Net.createServer().listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-      })
-    })
-)
+import { describePostgres, schemaUrl } from "./Databases.ts"
+import { freePort, main } from "./Executable.ts"
 
 /** The pids of `pid`'s child processes. */
 const childrenOf = (pid: number): ReadonlyArray<number> => {
@@ -57,17 +44,14 @@ describePostgres("serve --processes", (it) => {
     "runs N copies on one port, starts a killed copy again, and stops them all on SIGTERM",
     () =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const [{ schema = "" } = {}] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
+        const databaseUrl = yield* schemaUrl
         const port = yield* freePort
-        const databaseUrl = new URL(postgresUrl ?? "")
-        databaseUrl.searchParams.set("search_path", schema)
         const supervisor = yield* Effect.acquireRelease(
           Effect.sync(() =>
             ChildProcess.spawn(process.execPath, [main, "serve", "--no-worker", "--processes", "2"], {
               env: {
                 ...process.env,
-                DATABASE_URL: databaseUrl.href,
+                DATABASE_URL: databaseUrl,
                 HOOKLINE_PORT: String(port),
                 HOOKLINE_HOST: "127.0.0.1",
                 HOOKLINE_ADMIN_TOKEN: "cluster-admin-token-0123456789",

@@ -6,29 +6,15 @@
  * next one too; SIGTERM stops both cleanly.
  */
 import * as ChildProcess from "node:child_process"
-import * as Net from "node:net"
-import * as Path from "node:path"
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { SqlClient } from "effect/sql"
 import { Webhook } from "standardwebhooks"
-import { describePostgres, postgresUrl } from "./Databases.ts"
+import { describePostgres, schemaUrl } from "./Databases.ts"
 import { eventually } from "./Eventually.ts"
+import { freePort, main } from "./Executable.ts"
 import { createSubscription, publish, settledDeliveries, tenantKey } from "./NativeClient.ts"
 import * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
 import { TestServer } from "./TestServer.ts"
-
-const main = Path.join(import.meta.dirname, "..", "packages", "server", "src", "main.ts")
-
-const freePort = Effect.promise(
-  () =>
-    new Promise<number>((resolve) => {
-      const server = Net.createServer().listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-      })
-    })
-)
 
 /** Runs `hookline <args>` until the scope closes (SIGTERM, then SIGKILL if it lingers); answers its exit code. */
 const hookline = (args: ReadonlyArray<string>, env: Record<string, string>) =>
@@ -56,14 +42,11 @@ describePostgres("scaled out: serve --no-worker beside a worker process", (it) =
     "the worker process delivers what the HTTP process published, and both stop on SIGTERM",
     () =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const [{ schema = "" } = {}] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
-        const databaseUrl = new URL(postgresUrl ?? "")
-        databaseUrl.searchParams.set("search_path", schema)
+        const databaseUrl = yield* schemaUrl
         const port = yield* freePort
         const adminToken = "scale-out-admin-token-0123456789"
         const env = {
-          DATABASE_URL: databaseUrl.href,
+          DATABASE_URL: databaseUrl,
           HOOKLINE_PORT: String(port),
           HOOKLINE_HOST: "127.0.0.1",
           HOOKLINE_ADMIN_TOKEN: adminToken,
