@@ -110,22 +110,28 @@ describePostgres("serve --processes", (it) => {
   )
 })
 
-describe("serve --processes with copies that cannot come up", () => {
-  plainIt("stops them all and exits 1, naming the copy, when one dies before it is ready", () => {
-    // Nothing listens on port 1 of loopback: each copy's first connection is refused at once.
-    const run = ChildProcess.spawnSync(process.execPath, [main, "serve", "--no-worker", "--processes", "2"], {
-      env: {
-        ...process.env,
-        DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
-        HOOKLINE_PORT: "18090",
-        HOOKLINE_LOG_LEVEL: "Warn"
-      },
-      encoding: "utf8",
-      timeout: 60_000
+describe("--processes with copies that cannot come up", () => {
+  // `serve` copies are up when they listen; `worker` copies, which have no port, when their layers are built.
+  for (const command of [["serve", "--no-worker"], ["worker"]]) {
+    plainIt(`${command[0]}: stops them all and exits 1, naming the copy, when one dies before it is ready`, () => {
+      // Nothing listens on port 1 of loopback: each copy's first connection is refused at once.
+      const run = ChildProcess.spawnSync(process.execPath, [main, ...command, "--processes", "2"], {
+        env: {
+          ...process.env,
+          DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
+          HOOKLINE_PORT: "18090",
+          HOOKLINE_LOG_LEVEL: "Warn"
+        },
+        encoding: "utf8",
+        timeout: 60_000
+      })
+      assert.strictEqual(run.status, 1, run.stderr)
+      assert.match(run.stderr, /process [01] exited with code 1 before it was ready/)
+      assert.include(run.stderr, "DATABASE_URL: cannot use the database")
+      // Stopped, not restarted: the supervisor says so once, not once a second.
+      assert.isAtMost(run.stderr.split("before it was ready").length - 1, 1)
     })
-    assert.strictEqual(run.status, 1, run.stderr)
-    assert.match(run.stderr, /process [01] exited with code 1 before it was ready/)
-  })
+  }
 })
 
 describe("serve --processes on the embedded store", () => {

@@ -55,8 +55,15 @@ const processes = Flag.Int("processes").pipe(
 const launch = (roles: App.Roles, count: number) =>
   Effect.gen(function* () {
     // Every role logs JSON lines, scrubbed, at the configured level: the worker and the store too, not only HTTP.
+    // A copy says it is up once every layer is built (the store reached, the worker running), not when forked.
     if (count === 1 || ProcessCluster.isCopy())
-      return yield* Layer.launch(App.layer(roles).pipe(Layer.provide(Logging.configured)))
+      return yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* Layer.build(App.layer(roles).pipe(Layer.provide(Logging.configured)))
+          yield* ProcessCluster.announceReady
+          return yield* Effect.never
+        })
+      )
     const config = yield* Config.ServerConfig
     const problems = [
       ...(count >= 1 ? [] : [`--processes must be at least 1, got ${count}`]),
@@ -65,7 +72,7 @@ const launch = (roles: App.Roles, count: number) =>
         : [])
     ]
     if (problems.length > 0) return yield* new Config.ConfigInvalid({ problems })
-    return yield* ProcessCluster.supervise({ count, readiness: roles.http ? "listening" : "online" }).pipe(
+    return yield* ProcessCluster.supervise({ count, readiness: roles.http ? "listening" : "announced" }).pipe(
       Effect.provide(Logging.configured)
     )
   }).pipe(Effect.provide(Config.layer))

@@ -39,8 +39,18 @@ export class CopyFailed extends Schema.TaggedError<CopyFailed>()("CopyFailed", {
   }
 }
 
-/** How a copy is known to be up: it listens (HTTP), or it is online (worker only). */
-export type Readiness = "listening" | "online"
+/**
+ * How a copy is known to be up: it listens (HTTP), or it says so (`announceReady`, once its layers are built: a
+ * worker-only copy has no port, and a forked process is not yet a running worker).
+ */
+export type Readiness = "listening" | "announced"
+
+const readyMessage = "hookline:ready"
+
+/** In a copy, tells the supervisor it is up; elsewhere does nothing. */
+export const announceReady: Effect.Effect<void> = Effect.sync(() => {
+  if (cluster.isWorker) process.send?.(readyMessage)
+})
 
 interface Ended {
   readonly code: number | null
@@ -83,15 +93,18 @@ const runCopy = (index: number, readiness: Readiness, stopTimeout: Duration.Dura
         (worker) => stop(worker, stopTimeout)
       )
       const came = yield* Effect.callback<Ended | "ready">((resume) => {
-        const onReady = () => {
+        const event = readiness === "listening" ? "listening" : "message"
+        const onReady = (message?: unknown) => {
+          if (readiness === "announced" && message !== readyMessage) return
+          worker.off(event, onReady)
           worker.off("exit", onExit)
           resume(Effect.succeed("ready"))
         }
         const onExit = (code: number | null, signal: string | null) => {
-          worker.off(readiness, onReady)
+          worker.off(event, onReady)
           resume(Effect.succeed({ code, signal }))
         }
-        worker.once(readiness, onReady)
+        worker.on(event, onReady)
         worker.once("exit", onExit)
       })
       if (came !== "ready") return yield* new CopyFailed({ index, exitCode: came.code, signal: came.signal })
