@@ -68,6 +68,19 @@ describe("hookline CLI", () => {
     }
   }, 120_000)
 
+  it("a command the domain refuses answers its code and message in one line, no stack trace", () => {
+    for (const [args, expected] of [
+      [["deliveries", "retry", "dlv_01jd3k7q8r9s0t1v2w3x4y5z6a", "--tenant", "acme"], "not_found: delivery"],
+      [["events", "publish", "--tenant", "acme", "--type", "no_such_type", "--data", "{}"], "event_type_unknown:"],
+      [["api-keys", "revoke", "key_01jd3k7q8r9s0t1v2w3x4y5z6a"], "not_found: api_key"]
+    ] as const) {
+      const run = hookline(...args)
+      assert.strictEqual(run.status, 1, `${args.join(" ")}: ${run.stderr}`)
+      assert.include(run.stderr, expected)
+      assert.notMatch(run.stderr, /\n\s+at /, "no stack trace")
+    }
+  }, 120_000)
+
   it("refuses a bad configuration with one line per problem and no stack trace", () => {
     const run = ChildProcess.spawnSync(process.execPath, [main, "migrate"], {
       encoding: "utf8",

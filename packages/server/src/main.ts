@@ -3,7 +3,7 @@
  * (or PostgreSQL when `DATABASE_URL` is set); see `hookline --help`.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Console, Data, Effect, Exit, Runtime } from "effect"
+import { Cause, Console, Data, Effect, Exit, Predicate, Runtime } from "effect"
 import * as Cli from "./Cli.ts"
 
 /** A failure the operator has been told of in one line: the process exits 1 and prints nothing more. */
@@ -37,6 +37,13 @@ Cli.run.pipe(
         message: `HOOKLINE_HOST, HOOKLINE_PORT: cannot listen (${error.cause instanceof Error ? error.cause.message : String(error.cause)})`
       })
   }),
+  // A command refused by the domain (an unknown id, an unknown event type, invalid input): its stable code and
+  // message, as the HTTP API would answer, not a stack trace.
+  Effect.catch((error) =>
+    Predicate.hasProperty(error, "code") && typeof error.code === "string" && error instanceof Error
+      ? fail({ message: `${error.code}: ${error.message}` })
+      : Effect.fail(error)
+  ),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain({ teardown })
 )
