@@ -127,6 +127,13 @@ export const freshEmbedded = (): Layer.Layer<Store, unknown> =>
 export const fresh = (backend: Backend): Layer.Layer<Store, unknown> =>
   backend === "embedded" ? freshEmbedded() : freshPostgres()
 
+/** The schema the ambient store works in (each test block's own, on PostgreSQL). */
+const currentSchema: Effect.Effect<string, unknown, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
+  return row?.schema ?? "public"
+})
+
 /**
  * The ambient store as another process reaches it: on PostgreSQL a pool (and
  * `LISTEN` connection) of its own on the same schema, closed with the scope;
@@ -136,17 +143,13 @@ export const elsewhere = (backend: Backend): Effect.Effect<Context.Context<Store
   Effect.gen(function* () {
     const url = postgresUrl
     if (backend === "embedded" || url === undefined) return yield* Effect.context<Store>()
-    const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
-    return yield* Layer.build(PgClient.layer({ url, max: 2, connection: { search_path: row?.schema ?? "public" } }))
+    return yield* Layer.build(PgClient.layer({ url, max: 2, connection: { search_path: yield* currentSchema } }))
   })
 
 /** A `DATABASE_URL` for a process of its own that works in the ambient PostgreSQL store's schema. */
-export const schemaUrl: Effect.Effect<string, unknown, SqlClient.SqlClient> = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const [row] = yield* sql<{ readonly schema: string }>`SELECT current_schema() AS schema`
+export const schemaUrl: Effect.Effect<string, unknown, SqlClient.SqlClient> = Effect.map(currentSchema, (schema) => {
   const url = new URL(postgresUrl ?? "")
-  url.searchParams.set("search_path", row?.schema ?? "public")
+  url.searchParams.set("search_path", schema)
   return url.href
 })
 

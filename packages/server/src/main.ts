@@ -25,20 +25,19 @@ const teardown: Runtime.Teardown = (exit, onExit) =>
 
 Cli.run.pipe(
   // A bad configuration is the operator's mistake: one line per problem, no stack trace. So are a database that
-  // cannot be reached, a data directory another process holds and a port already taken. A copy of `--processes`
-  // that failed to come up has printed why; the supervisor says which and stops.
+  // cannot be reached and a port already taken. A copy of `--processes` that failed to come up has printed why;
+  // the supervisor says which and stops.
   Effect.catchTags({
     ConfigInvalid: fail,
     CopyFailed: fail,
-    DataDirectoryInUse: fail,
     SqlError: (error) => fail({ message: `DATABASE_URL: cannot use the database (${error.message})` }),
     ServeError: (error) =>
       fail({
         message: `HOOKLINE_HOST, HOOKLINE_PORT: cannot listen (${error.cause instanceof Error ? error.cause.message : String(error.cause)})`
       })
   }),
-  // A command refused by the domain (an unknown id, an unknown event type, invalid input): its stable code and
-  // message, as the HTTP API would answer, not a stack trace.
+  // Any other error with a stable code (a data directory another process holds; a command the domain refuses: an
+  // unknown id, an unknown event type, invalid input): its code and message, as the HTTP API would answer.
   Effect.catch((error) =>
     Predicate.hasProperty(error, "code") && typeof error.code === "string" && error instanceof Error
       ? fail({ message: `${error.code}: ${error.message}` })
