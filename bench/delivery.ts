@@ -12,7 +12,11 @@
  *      database, `pg_current_wal_lsn()`) and CPU seconds per 1 000 deliveries
  *      (this process plus the PostgreSQL backends serving it);
  *   3. the peer: graphile-worker (a root devDependency) draining the same
- *      backlog with the same task, batching on (`GraphilePeer`);
+ *      backlog with the same task, batching on (`GraphilePeer`); then the
+ *      durable floor: the same backlog and POST through the least a leased
+ *      queue on PostgreSQL does, a claim write and an outcome write per
+ *      delivery on a narrow table (`DurableFloor`), to tell what share of the
+ *      ceiling a durable design can reach here;
  *   4. publish-to-delivery latency, open loop: events published on a fixed
  *      schedule at `--rate` per second, latency measured from each event's
  *      scheduled time (so a stall is charged to every event it delays);
@@ -22,7 +26,7 @@
  *
  *   node bench/delivery.ts [--backlog 100000] [--concurrency 64] [--rate 200]
  *                          [--latency-seconds 15] [--soak 30] [--soak-rate 500] [--idle-seconds 10]
- *                          [--only ceiling,drain,peer,latency,soak,idle]
+ *                          [--only ceiling,drain,peer,floor,latency,soak,idle]
  *
  * `--only` runs some phases alone (for profiling with `node --cpu-prof`).
  */
@@ -44,6 +48,7 @@ import * as PublishBatcher from "../packages/server/src/PublishBatcher.ts"
 import * as BenchReceiver from "./BenchReceiver.ts"
 import * as BenchReport from "./BenchReport.ts"
 import * as BenchStore from "./BenchStore.ts"
+import * as DurableFloor from "./DurableFloor.ts"
 import * as GraphilePeer from "./GraphilePeer.ts"
 
 const args = BenchReport.flags()
@@ -57,7 +62,7 @@ const idleSeconds = BenchReport.numberFlag(args, "idle-seconds", 10)
 const fanOut = 10
 // The server's outbound assembly (packages/server/src/Outbound.ts) signs with `NodeMac`; `--mac webcrypto` for contrast.
 const macLayer = args.get("mac") === "webcrypto" ? Mac.layerWebCrypto : NodeMac.layer()
-const phases = new Set((args.get("only") ?? "ceiling,drain,peer,latency,soak,idle").split(","))
+const phases = new Set((args.get("only") ?? "ceiling,drain,peer,floor,latency,soak,idle").split(","))
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 BenchReport.header("Delivery engine (issue 4)", [
@@ -313,6 +318,45 @@ const runPeer = async (throughput: number, ceiling: number) => {
 }
 
 /**
+ * Phase 3b: the durable floor on the same backlog and POST, with its CPU beside Hookline's. Hookline's share of
+ * the ceiling is measured against what this reaches: the gap is Hookline's rows and code, not PostgreSQL's commits.
+ */
+const runFloor = async (throughput: number, ceiling: number) => {
+  const floorApp = `${app}-floor`
+  const floor = await DurableFloor.prepare({
+    url: bench.url,
+    schema: bench.name,
+    deliveries: backlog,
+    concurrency,
+    target: `${receiver.url}/hook`,
+    applicationName: floorApp,
+    send: signedPost
+  })
+  const cpuBefore = process.cpuUsage()
+  const backendBefore = await BenchStore.backendCpuSeconds(bench, floorApp)
+  const seconds = await floor.drain()
+  const cpu = process.cpuUsage(cpuBefore)
+  // Read before the connections close: a backend's CPU is gone from /proc once it exits.
+  const backend = (await BenchStore.backendCpuSeconds(bench, floorApp)) - backendBefore
+  await floor.close()
+  const rate = backlog / seconds
+  console.log(
+    `durable floor (claim write + outcome write per delivery, narrow table): ${backlog} in ${seconds.toFixed(1)} s (${rate.toFixed(0)}/s), CPU per 1 000 ${((cpu.user + cpu.system) / 1e6 / (backlog / 1000)).toFixed(3)} s (this process) + ${(backend / (backlog / 1000)).toFixed(3)} s (PostgreSQL backends)`
+  )
+  results.push({
+    name: "durable floor throughput, same backlog and POST (lease + outcome rows, nothing else)",
+    value: rate,
+    unit: "deliveries/s",
+    ceiling: Number.isFinite(ceiling)
+      ? { name: `bare undici loop, ${concurrency} in flight`, value: ceiling }
+      : undefined
+  })
+  if (Number.isFinite(throughput)) {
+    results.push({ name: "Hookline / durable floor", value: (throughput / rate) * 100, unit: "%" })
+  }
+}
+
+/**
  * Publishes one event per `1 / perSecond` s on a fixed schedule, never
  * waiting for a publish before the next is due (open loop), to `who`'s one
  * subscription; answers each event's scheduled time by `seq`.
@@ -487,6 +531,7 @@ try {
     ? await drain(bracket)
     : { throughput: Number.NaN, ceiling: first }
   if (phases.has("peer")) await runPeer(throughput, ceiling)
+  if (phases.has("floor")) await runFloor(throughput, ceiling)
   if (phases.has("latency")) await latency()
   if (phases.has("soak")) await soak()
   if (phases.has("idle")) await idle()
