@@ -107,6 +107,17 @@ describe("hookline CLI", () => {
     // Nothing listens on port 1 of the loopback address: the connection is refused there and then.
     oneLine(once(["worker"], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }), "DATABASE_URL: cannot use")
 
+    // A data directory PGlite cannot open (not a cluster it made): blamed on the setting that chose it.
+    const broken = Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-cli-broken-"))
+    Fs.writeFileSync(Path.join(broken, "PG_VERSION"), "not a version\n")
+    try {
+      const run = once(["worker"], { HOOKLINE_DATA_DIR: broken, DATABASE_URL: "" })
+      oneLine(run, "HOOKLINE_DATA_DIR: cannot use the embedded store")
+      assert.notInclude(run.stderr, "DATABASE_URL")
+    } finally {
+      Fs.rmSync(broken, { recursive: true, force: true })
+    }
+
     // A data directory whose lock names a live process (this one).
     const held = Fs.mkdtempSync(Path.join(Os.tmpdir(), "hookline-cli-held-"))
     Fs.writeFileSync(Path.join(held, "hookline.lock"), `${process.pid}\n`)

@@ -8,7 +8,7 @@ import * as AddressGuard from "@hookline/adapters/AddressGuard"
 import * as Retention from "@hookline/adapters/Retention"
 import * as TableMaintenance from "@hookline/adapters/TableMaintenance"
 import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
-import { Duration, Effect, Layer, Option, Redacted, Result, Schedule } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, Result, Schedule, Schema } from "effect"
 import { Catalog } from "./Catalog.ts"
 import { ConfigInvalid, ServerConfig } from "./Config.ts"
 import * as DeliveryAttempt from "./DeliveryAttempt.ts"
@@ -32,8 +32,40 @@ export const backendOf = (config: ServerConfig["Service"]): Storage.Backend =>
     onSome: (url) => ({ _tag: "Postgres", url: Redacted.value(url) })
   })
 
-/** Storage for the configured backend. */
-export const storage = Layer.unwrap(Effect.map(ServerConfig, (config) => Storage.layer(backendOf(config))))
+/**
+ * The configured store could not be opened or migrated. It names the setting that chose the store, so an operator
+ * reads which one to fix: a PGlite failure is not blamed on `DATABASE_URL`.
+ */
+export class StorageUnavailable extends Schema.TaggedError<StorageUnavailable>()("StorageUnavailable", {
+  setting: Schema.Literals(["DATABASE_URL", "HOOKLINE_DATA_DIR"]),
+  reason: Schema.String
+}) {
+  get code(): "storage_unavailable" {
+    return "storage_unavailable"
+  }
+  override get message(): string {
+    const store = this.setting === "DATABASE_URL" ? "the database" : "the embedded store"
+    return `${this.setting}: cannot use ${store} (${this.reason})`
+  }
+}
+
+/** Storage for the configured backend; a store that cannot be used fails with `StorageUnavailable`. */
+export const storage = Layer.unwrap(
+  Effect.map(ServerConfig, (config) =>
+    Storage.layer(backendOf(config)).pipe(
+      Layer.catchTag("SqlError", (error) =>
+        Layer.effectContext<Layer.Success<ReturnType<typeof Storage.layer>>, StorageUnavailable, never>(
+          Effect.fail(
+            new StorageUnavailable({
+              setting: Option.isSome(config.databaseUrl) ? "DATABASE_URL" : "HOOKLINE_DATA_DIR",
+              reason: error.message
+            })
+          )
+        )
+      )
+    )
+  )
+)
 
 /** Assembly choices passed in code rather than read from the environment. */
 export interface Options {

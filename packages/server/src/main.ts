@@ -30,7 +30,7 @@ Cli.run.pipe(
   Effect.catchTags({
     ConfigInvalid: fail,
     CopyFailed: fail,
-    SqlError: (error) => fail({ message: `DATABASE_URL: cannot use the database (${error.message})` }),
+    StorageUnavailable: fail,
     ServeError: (error) =>
       fail({
         message: `HOOKLINE_HOST, HOOKLINE_PORT: cannot listen (${error.cause instanceof Error ? error.cause.message : String(error.cause)})`
