@@ -270,6 +270,10 @@ const drain = async (ceilingOf: () => Promise<number>) => {
   return { throughput, ceiling }
 }
 
+/** The bare loop's rate, printed beside another drain's when the ceiling phase ran. */
+const loopCeiling = (ceiling: number) =>
+  Number.isFinite(ceiling) ? { name: `bare undici loop, ${concurrency} in flight`, value: ceiling } : undefined
+
 /** Phase 3: graphile-worker on the same backlog and task; compared with Hookline's drain when that ran too. */
 const runPeer = async (throughput: number, ceiling: number) => {
   const peer = await GraphilePeer.prepare({
@@ -302,9 +306,7 @@ const runPeer = async (throughput: number, ceiling: number) => {
     name: `graphile-worker ${peer.version} throughput, same backlog and POST, batching on`,
     value: rate,
     unit: "deliveries/s",
-    ceiling: Number.isFinite(ceiling)
-      ? { name: `bare undici loop, ${concurrency} in flight`, value: ceiling }
-      : undefined
+    ceiling: loopCeiling(ceiling)
   })
   // Without the drain phase there is no Hookline figure to compare.
   if (Number.isFinite(throughput)) {
@@ -347,9 +349,7 @@ const runFloor = async (throughput: number, ceiling: number) => {
     name: "durable floor throughput, same backlog and POST (lease + outcome rows, nothing else)",
     value: rate,
     unit: "deliveries/s",
-    ceiling: Number.isFinite(ceiling)
-      ? { name: `bare undici loop, ${concurrency} in flight`, value: ceiling }
-      : undefined
+    ceiling: loopCeiling(ceiling)
   })
   if (Number.isFinite(throughput)) {
     results.push({ name: "Hookline / durable floor", value: (throughput / rate) * 100, unit: "%" })
