@@ -12,6 +12,7 @@ import rateWindows from "./migrations/0003_rate_windows.ts"
 import retention from "./migrations/0004_retention.ts"
 import attemptLog from "./migrations/0005_attempt_log.ts"
 import leaseColumn from "./migrations/0006_lease_column.ts"
+import jsonDocuments from "./migrations/0007_json_documents.ts"
 
 /** Every migration, by id and name. Append only; never edit a released one. */
 export const all = {
@@ -20,7 +21,8 @@ export const all = {
   "3_rate_windows": rateWindows,
   "4_retention": retention,
   "5_attempt_log": attemptLog,
-  "6_lease_column": leaseColumn
+  "6_lease_column": leaseColumn,
+  "7_json_documents": jsonDocuments
 }
 
 // An arbitrary constant shared by every Hookline process ("hookline" in ASCII).

@@ -3,7 +3,7 @@
  * writes with one set-based statement, atomic by itself, so one round trip
  * and one commit (a publish first reads the keys and fan-out candidates it
  * plans with, in one more). A statement's rows travel as one JSON array, read
- * by `jsonb_to_recordset`, so its text (and its prepared plan) is the same
+ * by `json_to_recordset`, so its text (and its prepared plan) is the same
  * for a batch of 1 and of 5 000, and the states and events,
  * JSON already, are encoded once, inside that array. The guarantees are those
  * of `publish` and `settle`, item by item: idempotency keys, fan-out, one
@@ -44,7 +44,7 @@ interface DeliveryRow {
   readonly events: ReadonlyArray<Delivery.Event>
 }
 
-/** Rows as the one JSON parameter `jsonb_to_recordset` reads. */
+/** Rows as the one JSON parameter `json_to_recordset` reads. */
 const json = (rows: ReadonlyArray<object>): string => JSON.stringify(rows)
 
 const keyOf = (owner: Owner, key: string) => `${owner.tenant}\u0000${owner.mode}\u0000${key}`
@@ -88,7 +88,7 @@ export const make = Effect.gen(function* () {
     keyed.length === 0
       ? Effect.succeed([])
       : sql<EventRow & { readonly deliveries: number }>`
-          SELECT e.* FROM jsonb_to_recordset(${keysOf(keyed)}::jsonb) AS k(k_tenant text, k_mode text, k_key text)
+          SELECT e.* FROM json_to_recordset(${keysOf(keyed)}::json) AS k(k_tenant text, k_mode text, k_key text)
           CROSS JOIN LATERAL (
             SELECT ${sql.literal(eventColumns)}, deliveries FROM hookline_published_events
             WHERE tenant = k_tenant AND mode = k_mode AND idempotency_key = k_key
@@ -127,7 +127,7 @@ export const make = Effect.gen(function* () {
           (id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries, occurred_at)
         SELECT id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries,
           to_timestamp(occurred_at / 1000)
-        FROM jsonb_to_recordset(${json(
+        FROM json_to_recordset(${json(
           planned.map(({ event, deliveries }) => ({
             id: event.id,
             tenant: event.owner.tenant,
@@ -140,14 +140,14 @@ export const make = Effect.gen(function* () {
             deliveries: deliveries.length,
             occurred_at: event.occurredAt
           }))
-        )}::jsonb) AS r(id text, tenant text, mode text, type text, data jsonb, resource_id text,
+        )}::json) AS r(id text, tenant text, mode text, type text, data json, resource_id text,
           account_id text, idempotency_key text, deliveries int, occurred_at float8)
         ON CONFLICT (tenant, mode, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id
       ), d AS MATERIALIZED (
-        SELECT * FROM jsonb_to_recordset(${json(deliveries)}::jsonb) AS r(id text, tenant text, mode text,
+        SELECT * FROM json_to_recordset(${json(deliveries)}::json) AS r(id text, tenant text, mode text,
           subscription_id text, event_id text, event_type text, status text, ordered boolean, attempts int,
-          next_attempt_at float8, state jsonb, version int, created_at float8, updated_at float8, events jsonb)
+          next_attempt_at float8, state json, version int, created_at float8, updated_at float8, events json)
         WHERE event_id IN (SELECT id FROM inserted)
       ), queued AS (
         INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
@@ -159,7 +159,7 @@ export const make = Effect.gen(function* () {
       ), streams AS (
         INSERT INTO hookline_events (stream_id, version, type, data)
         SELECT d.id, e.position, e.event->>'_tag', e.event
-        FROM d CROSS JOIN LATERAL jsonb_array_elements(d.events) WITH ORDINALITY AS e(event, position)
+        FROM d CROSS JOIN LATERAL json_array_elements(d.events) WITH ORDINALITY AS e(event, position)
       )${
         wake
           ? sql`, woken AS (SELECT pg_notify(${workChannel}, '') WHERE EXISTS (SELECT 1 FROM d))
@@ -284,7 +284,7 @@ export const make = Effect.gen(function* () {
     Effect.map(
       sql<{ readonly id: string }>`
         WITH c AS MATERIALIZED (
-          SELECT * FROM jsonb_to_recordset(${json(
+          SELECT * FROM json_to_recordset(${json(
             changes.map(({ lease, expectedVersion, state, events }) => ({
               id: state.id,
               owner: lease.owner,
@@ -299,9 +299,9 @@ export const make = Effect.gen(function* () {
               updated_at: state.updatedAt,
               events
             }))
-          )}::jsonb) AS c(id text, owner text, lease_count int, expected int, status text,
-            attempts int, next_attempt_at float8, last_status int, state jsonb, version int, updated_at float8,
-            events jsonb)
+          )}::json) AS c(id text, owner text, lease_count int, expected int, status text,
+            attempts int, next_attempt_at float8, last_status int, state json, version int, updated_at float8,
+            events json)
         ), held AS (
           UPDATE hookline_deliveries d
           SET status = c.status, attempts = c.attempts, next_attempt_at = to_timestamp(c.next_attempt_at / 1000),
@@ -313,7 +313,7 @@ export const make = Effect.gen(function* () {
         ), streams AS (
           INSERT INTO hookline_events (stream_id, version, type, data)
           SELECT c.id, c.expected + e.position, e.event->>'_tag', e.event
-          FROM c CROSS JOIN LATERAL jsonb_array_elements(c.events) WITH ORDINALITY AS e(event, position)
+          FROM c CROSS JOIN LATERAL json_array_elements(c.events) WITH ORDINALITY AS e(event, position)
           WHERE c.id IN (SELECT id FROM held)
         )
         SELECT id FROM held`,
