@@ -326,5 +326,33 @@ layer(TestApp.layer({ allowHttp: false }), { excludeTestServices: true, timeout:
         assert.notInclude(metrics.text, 'status="500"')
       })
     )
+
+    it.effect("a key without a subscription's event scopes cannot disable, enable, rotate or delete it", () =>
+      Effect.gen(function* () {
+        const tenant = `scoped-${Math.random().toString(36).slice(2, 8)}`
+        const owner = yield* TestApp.apiKey(tenant, allScopes)
+        const narrow = yield* TestApp.apiKey(tenant, ["webhooks:read", "webhooks:write"])
+        const created = yield* createSubscription(owner, { url, event_types: ["order_created"] })
+        const base = `/v1/subscriptions/${created.id}`
+        for (const [method, path] of [
+          ["POST", `${base}/disable`],
+          ["POST", `${base}/enable`],
+          ["POST", `${base}/rotate-secret`],
+          ["DELETE", base]
+        ] as const) {
+          const reply = yield* request(method, path, { token: narrow })
+          assert.strictEqual(reply.status, 403, `${method} ${path}: ${reply.text}`)
+          assert.strictEqual(errorOf(reply).code, "scope_missing")
+          assert.notInclude(reply.text, "whsec_")
+        }
+        // Untouched, and the same routes work for a key that covers the event types.
+        const after = yield* request("GET", base, { token: owner })
+        const kept = after.json as SubscriptionJson
+        assert.strictEqual(kept.secret_last4, created.secret_last4)
+        assert.isTrue(kept.enabled)
+        assert.strictEqual((yield* request("POST", `${base}/disable`, { token: owner })).status, 200)
+        assert.strictEqual((yield* request("DELETE", base, { token: owner })).status, 204)
+      })
+    )
   }
 )

@@ -3,7 +3,7 @@ import { Result } from "effect"
 import type * as Errors from "./Errors.ts"
 import * as Secret from "./Secret.ts"
 import * as Subscription from "./Subscription.ts"
-import { create, given, id, owner, secret, t0, update } from "./SubscriptionFixtures.ts"
+import { allScopes, create, given, id, owner, scopeTable, secret, t0, update } from "./SubscriptionFixtures.ts"
 
 /** Asserts the decision succeeded with exactly `expected`. */
 const assertEvents = (
@@ -122,6 +122,25 @@ describe("Subscription: given/when/then", () => {
     const subscription = given(create({ filters: { eventTypes: ["purchase"] } }))
     const redirect = update({ target: { url: "https://attacker.example/x" }, grantedScopes: ["view:contacts"] })
     assert.strictEqual(codeOf(subscription.when(redirect)), "scope_missing")
+  })
+
+  it("disable, enable, rotate, delete: a caller without the scopes of the subscription's events is refused", () => {
+    const subscription = given(create({ filters: { eventTypes: ["purchase"] } }))
+    const narrow = { grantedScopes: ["view:contacts"], scopeTable }
+    const next = Result.getOrThrow(Secret.parse("whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="))
+    const commands: ReadonlyArray<Subscription.Command> = [
+      { _tag: "Disable", id, reason: "manual", caller: narrow, at: t0 + 1 },
+      { _tag: "Enable", id, caller: narrow, at: t0 + 1 },
+      { _tag: "RotateSecret", id, secret: next, caller: narrow, at: t0 + 1 },
+      { _tag: "Delete", id, caller: narrow, at: t0 + 1 }
+    ]
+    for (const command of commands) assert.strictEqual(codeOf(subscription.when(command)), "scope_missing")
+    // Covered, or the system acting (no caller): allowed.
+    const covered = { grantedScopes: allScopes, scopeTable }
+    assertEvents(subscription.when({ _tag: "Disable", id, reason: "manual", caller: covered, at: t0 + 1 }), [
+      { _tag: "Disabled", reason: "manual", at: t0 + 1 }
+    ])
+    assertEvents(subscription.when({ _tag: "Delete", id, at: t0 + 1 }), [{ _tag: "Deleted", at: t0 + 1 }])
   })
 
   it("rotate: the old secret stops at once by default (001), or after the grace period", () => {

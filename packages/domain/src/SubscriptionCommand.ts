@@ -59,19 +59,44 @@ export const Update = Schema.TaggedStruct("Update", {
   ...Authority,
   at: Timestamp
 })
+/**
+ * Who asks for a change to an existing subscription: their scopes must cover every event type it delivers, as for
+ * an update. Absent when the system itself acts (the worker's auto-disable, the operator's CLI, a host embedding
+ * Hookline), which holds every right.
+ */
+export const Caller = Schema.Struct({
+  grantedScopes: Schema.Array(Tenancy.Scope),
+  scopeTable: EventCatalog.ScopeTable
+})
+export type Caller = typeof Caller.Type
+
 /** Replace the secret; by default the old one stops at once (001's rule), or after a grace period of up to 24 h. */
 export const RotateSecret = Schema.TaggedStruct("RotateSecret", {
   id: Ids.SubscriptionId,
   secret: Schema.String,
   gracePeriodSeconds: Schema.optionalKey(GracePeriodSeconds),
+  caller: Schema.optionalKey(Caller),
   at: Timestamp
 })
 /** Resume deliveries. */
-export const Enable = Schema.TaggedStruct("Enable", { id: Ids.SubscriptionId, at: Timestamp })
+export const Enable = Schema.TaggedStruct("Enable", {
+  id: Ids.SubscriptionId,
+  caller: Schema.optionalKey(Caller),
+  at: Timestamp
+})
 /** Stop deliveries. */
-export const Disable = Schema.TaggedStruct("Disable", { id: Ids.SubscriptionId, reason: DisabledReason, at: Timestamp })
+export const Disable = Schema.TaggedStruct("Disable", {
+  id: Ids.SubscriptionId,
+  reason: DisabledReason,
+  caller: Schema.optionalKey(Caller),
+  at: Timestamp
+})
 /** Delete for good. */
-export const Delete = Schema.TaggedStruct("Delete", { id: Ids.SubscriptionId, at: Timestamp })
+export const Delete = Schema.TaggedStruct("Delete", {
+  id: Ids.SubscriptionId,
+  caller: Schema.optionalKey(Caller),
+  at: Timestamp
+})
 /** A delivery to this subscription ended an attempt; feeds auto-disable. */
 export const RecordDeliveryOutcome = Schema.TaggedStruct("RecordDeliveryOutcome", {
   id: Ids.SubscriptionId,

@@ -22,7 +22,7 @@ import * as Filters from "./Filters.ts"
 import * as Profile from "./Profile.ts"
 import * as Secret from "./Secret.ts"
 import { GracePeriodSeconds } from "./SecretRotation.ts"
-import type { Command, Create, RecordDeliveryOutcome, RotateSecret, Update } from "./SubscriptionCommand.ts"
+import type { Caller, Command, Create, RecordDeliveryOutcome, RotateSecret, Update } from "./SubscriptionCommand.ts"
 import type { Created, Event, SecretRotated } from "./SubscriptionEvent.ts"
 import { Description, Metadata, RateLimit, type State, type Subscription, Target } from "./SubscriptionState.ts"
 import * as TargetUrl from "./TargetUrl.ts"
@@ -66,6 +66,16 @@ const authorise = (
   })
 
 const ok: Result.Result<void> = Result.succeed(undefined)
+
+/** A caller may act on an existing subscription only if their scopes cover every event type it delivers. */
+const permitted = (caller: Caller | undefined, state: Subscription): Result.Result<void, ScopeMissing> =>
+  caller === undefined
+    ? ok
+    : EventCatalog.checkScopes(
+        caller.scopeTable,
+        caller.grantedScopes,
+        state.filters.eventTypes === "*" ? Object.keys(caller.scopeTable) : state.filters.eventTypes
+      )
 
 const settings = (command: typeof Create.Type | typeof Update.Type) =>
   Validation.all([
@@ -185,6 +195,10 @@ export const decide = (command: Command, state: State): Events => {
     return Result.fail(new NotFound({ resource: "subscription", id: command.id }))
   }
   const at = command.at
+  if ("caller" in command) {
+    const allowed = permitted(command.caller, state)
+    if (Result.isFailure(allowed)) return Result.fail(allowed.failure)
+  }
   switch (command._tag) {
     case "Update":
       return update(command, state)

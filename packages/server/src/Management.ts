@@ -58,6 +58,9 @@ const authority = Effect.gen(function* () {
   }
 })
 
+/** The caller's rights over an existing subscription: their scopes must cover its event types. */
+const caller = Effect.map(authority, ({ grantedScopes, scopeTable }) => ({ grantedScopes, scopeTable }))
+
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
 
@@ -122,6 +125,7 @@ export const rotate = Effect.fn("Management.rotate")(function* (
     id,
     secret: options.secret ?? (yield* Secret.generate),
     ...optional("gracePeriodSeconds", options.gracePeriodSeconds),
+    caller: yield* caller,
     at: yield* Clock.currentTimeMillis
   })
   return outcome.state
@@ -135,8 +139,9 @@ export const transition = Effect.fn("Management.transition")(function* (
 ) {
   const owner = yield* Auth.requireScopes(...scopes)
   const at = yield* Clock.currentTimeMillis
+  const who = yield* caller
   const command: Subscription.Command =
-    to === "Disable" ? { _tag: "Disable", id, reason: "manual", at } : { _tag: to, id, at }
+    to === "Disable" ? { _tag: "Disable", id, reason: "manual", caller: who, at } : { _tag: to, id, caller: who, at }
   return (yield* Subscriptions.execute(owner, command)).state
 })
 
