@@ -347,6 +347,27 @@ describeStores("delivery worker: wake-ups", (it) => {
         assert.strictEqual(receiver.requestsTo("/ok").length, 3)
       })
     )
+
+    it.effect("an ordered backlog drains at once: each settle wakes the worker for the next delivery", () =>
+      Effect.gen(function* () {
+        const receiver = yield* ScriptedReceiver.make({ routes: { "/ordered": ScriptedReceiver.ok } })
+        const tenant = owner(`w${Math.random().toString(36).slice(2, 8)}`)
+        yield* createSubscription(tenant, { url: receiver.url("/ordered"), ordered: true })
+        const deliveries = yield* DeliveryStore
+        yield* Effect.sleep("300 millis")
+        yield* deliveries.publishMany(
+          yield* Effect.forEach(Array.from({ length: 5 }), () => event(tenant)),
+          EventCatalog.defaultCatalog
+        )
+        // With polling off, only a wake-up after each settle lets the next one go within the 5 s.
+        yield* eventually(
+          deliveries.list(tenant, {}, { limit: 100 }),
+          (page) => page.data.length === 5 && page.data.every((d) => d.status === "succeeded"),
+          5_000
+        )
+        assert.strictEqual(receiver.requestsTo("/ordered").length, 5)
+      })
+    )
   })
 })
 

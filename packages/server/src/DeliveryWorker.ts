@@ -221,7 +221,11 @@ export const layer = (settings: Partial<Options> = {}) =>
                 slotFreed()
                 return startReady
               }),
-              DeliveryAttempt.record(hot, work, outcome, options, batcher.settle)
+              // An ordered subscription's next delivery becomes claimable only once this one is settled: claim it now
+              // rather than at the next poll (an ordered backlog would otherwise drain at one delivery a poll).
+              work.subscription.ordered
+                ? Effect.tap(DeliveryAttempt.record(hot, work, outcome, options, batcher.settle), () => wake)
+                : DeliveryAttempt.record(hot, work, outcome, options, batcher.settle)
             )
           ),
           Effect.catchCause((cause) =>
