@@ -128,6 +128,26 @@ describe("DirectoryLock", () => {
     { timeout: 30_000 }
   )
 
+  it.live("creates missing parents, and answers a directory it cannot make at once, even under /proc", () =>
+    Effect.gen(function* () {
+      const root = yield* tempDir
+      const nested = path.join(root, "a", "b", "c")
+      yield* Effect.scoped(DirectoryLock.acquire(nested))
+      assert.isTrue((yield* Effect.promise(() => fs.stat(nested))).isDirectory())
+
+      const file = path.join(root, "plain-file")
+      yield* Effect.promise(() => fs.writeFile(file, ""))
+      const underFile = yield* Effect.flip(Effect.scoped(DirectoryLock.acquire(path.join(file, "data"))))
+      assert.strictEqual(underFile._tag, "DataDirectoryUnavailable")
+      assert.include(underFile.message, "ENOTDIR")
+
+      // Node's recursive mkdir never returns for this path; the test's timeout is the assertion's bound.
+      const underProc = yield* Effect.flip(Effect.scoped(DirectoryLock.acquire("/proc/hookline-no-such/data")))
+      assert.strictEqual(underProc._tag, "DataDirectoryUnavailable")
+      assert.include(underProc.message, "ENOENT")
+    })
+  )
+
   it.live("takes over a lock holding a dead pid, our own unheld pid, or nothing readable", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir

@@ -138,6 +138,28 @@ const tryAcquire = async (file: string): Promise<number | undefined> => {
   throw new Error("the lock file kept changing while we tried to take it")
 }
 
+/**
+ * `mkdir -p`, one level at a time. Node's `mkdir(…, { recursive: true })` never returns for a path under `/proc`
+ * (it keeps retrying a parent the kernel answers ENOENT for), and the process then ignores SIGTERM: here each
+ * level is tried at most twice, and any error but EEXIST is the answer.
+ */
+const makeDirectory = async (directory: string): Promise<void> => {
+  try {
+    await fs.mkdir(directory)
+  } catch (error) {
+    const code = errorCode(error)
+    if (code === "EEXIST") return
+    const parent = path.dirname(directory)
+    if (code !== "ENOENT" || parent === directory) throw error
+    await makeDirectory(parent)
+    try {
+      await fs.mkdir(directory)
+    } catch (again) {
+      if (errorCode(again) !== "EEXIST") throw again
+    }
+  }
+}
+
 const release = async (file: string): Promise<void> => {
   held.delete(file)
   if ((await readPid(file)) === process.pid) await fs.rm(file, { force: true })
@@ -155,7 +177,7 @@ export const acquire = (
   return Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        await fs.mkdir(absolute, { recursive: true })
+        await makeDirectory(absolute)
         return await serially(() => tryAcquire(file))
       },
       catch: (cause) => new DataDirectoryUnavailable({ directory: absolute, cause })
