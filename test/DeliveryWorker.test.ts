@@ -318,6 +318,37 @@ describeStores("delivery worker: auto-disable and manual operations", (it) => {
   })
 })
 
+describeStores("delivery worker: auto-disable bookkeeping within one claimed batch", (it) => {
+  // One attempt each: the failed delivery is exhausted at once, so only the other's success can clear the failure.
+  const once = DeliveryWorker.layer({ pollMs: 50, leaseMs: 5_000, policy: { delaysMs: [0], jitter: 0 } })
+  it.layer(Layer.provideMerge(once, Layer.provideMerge(delivery, stores)), { timeout: "60 seconds" })((it) => {
+    it.effect("a success claimed with a failure of the same subscription clears the failure it follows", () =>
+      Effect.gen(function* () {
+        const receiver = yield* ScriptedReceiver.make({
+          routes: { "/x": ScriptedReceiver.sequence([ScriptedReceiver.respond(500), ScriptedReceiver.slow(400)]) }
+        })
+        const tenant = owner(`f${Math.random().toString(36).slice(2, 8)}`)
+        const subscription = yield* createSubscription(tenant, { url: receiver.url("/x") })
+        const deliveries = yield* DeliveryStore
+        yield* deliveries.publishMany([yield* event(tenant), yield* event(tenant)], EventCatalog.defaultCatalog)
+        const page = yield* eventually(
+          deliveries.list(tenant, {}, { limit: 100 }),
+          (p) => p.data.length === 2 && p.data.every((d) => d.status !== "pending")
+        )
+        assert.deepStrictEqual(page.data.map((d) => d.status).sort(), ["exhausted", "succeeded"])
+        // The success came after the failure: the subscription is healthy again, not failing towards auto-disable.
+        const state = yield* eventually(
+          (yield* SubscriptionStore).load(subscription.id),
+          (s) => s?.failingSince === undefined,
+          2_000
+        )
+        assert.isUndefined(state?.failingSince)
+        assert.isTrue(state?.enabled)
+      })
+    )
+  })
+})
+
 describeStores("delivery worker: wake-ups", (it) => {
   // Polling is effectively off: only the publish's own NOTIFY can bring the work in time.
   const sleepy = DeliveryWorker.layer({ pollMs: 120_000, leaseMs: 5_000, policy: { delaysMs: [0], jitter: 0 } })

@@ -24,6 +24,7 @@ import { TokenSource } from "@hookline/domain/TokenSource"
 import type { Transport } from "@hookline/domain/Transport"
 import { Clock, Context, Effect, Random, Result } from "effect"
 import { SecureRandom } from "effect/crypto"
+import * as LruTable from "./LruTable.ts"
 
 /** What recording an outcome needs of the worker's settings. */
 export interface RecordOptions {
@@ -66,14 +67,23 @@ export interface Hot {
   readonly random: Random.Random
   readonly ids: SecureRandom.SecureRandom["Service"]
   readonly observe: (report: AttemptReport) => Effect.Effect<void>
+  /**
+   * Subscription states this worker wrote since claiming (auto-disable bookkeeping), newer than the snapshots its
+   * claimed works carry: a success claimed in the same batch as a failure must see the failure's `failingSince`.
+   */
+  readonly written: LruTable.LruTable<Subscription.Subscription>
 }
+
+/** How long a written state stays preferred over claimed snapshots: longer than a claimed batch waits to be sent. */
+const writtenTtlMs = 5 * 60_000
 
 export const hotServices: Effect.Effect<Hot, never, SecureRandom.SecureRandom> = Effect.gen(function* () {
   return {
     clock: yield* Clock.Clock,
     random: yield* Random.Random,
     ids: yield* SecureRandom.SecureRandom,
-    observe: yield* AttemptObserver
+    observe: yield* AttemptObserver,
+    written: LruTable.make(10_000)
   }
 })
 
@@ -164,22 +174,22 @@ const withOAuth = Effect.fnUntraced(function* (
 
 /** The subscription-level consequence of an attempt, if any: auto-disable bookkeeping or 410 Gone. */
 const subscriptionCommand = (
-  work: Work,
+  subscription: Subscription.Subscription,
   outcome: Attempt.Outcome,
   at: number,
   options: RecordOptions
 ): Subscription.Command | undefined => {
   const kind = RetryPolicy.classify(outcome)
-  if (kind === "gone") return { _tag: "Gone", id: work.subscription.id, at }
+  if (kind === "gone") return { _tag: "Gone", id: subscription.id, at }
   const command: Subscription.Command = {
     _tag: "RecordDeliveryOutcome",
-    id: work.subscription.id,
+    id: subscription.id,
     outcome: kind === "success" ? "succeeded" : "failed",
     autoDisableAfterMs: options.autoDisableAfterMs,
     at
   }
   // Most outcomes change nothing (still healthy, or already failing): skip the write entirely.
-  const decided = Subscription.decide(command, work.subscription)
+  const decided = Subscription.decide(command, subscription)
   return Result.isSuccess(decided) && decided.success.length > 0 ? command : undefined
 }
 
@@ -211,9 +221,15 @@ export const record = (
     const { state } = change.success
     return Effect.flatMap(settle(change.success), (settled) => {
       const observed = hot.observe({ work, outcome, state, settled })
-      const follow = settled ? subscriptionCommand(work, outcome, at, options) : undefined
+      const snapshot = work.subscription
+      const written = hot.written.get(snapshot.id, at)
+      const latest = written !== undefined && written.version > snapshot.version ? written : snapshot
+      const follow = settled ? subscriptionCommand(latest, outcome, at, options) : undefined
       if (follow === undefined) return observed
-      return Subscriptions.execute(work.subscription.owner, follow).pipe(
+      return Subscriptions.execute(snapshot.owner, follow).pipe(
+        Effect.tap((done) =>
+          Effect.sync(() => hot.written.set(snapshot.id, snapshot.id, done.state, at + writtenTtlMs))
+        ),
         Effect.catch((error) =>
           Effect.logWarning("subscription update failed").pipe(
             Effect.annotateLogs({ subscription: work.subscription.id, error: error._tag })
