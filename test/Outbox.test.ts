@@ -15,7 +15,7 @@ import { DeliveryQueue } from "@hookline/domain/DeliveryQueue"
 import { DeliveryStore } from "@hookline/domain/DeliveryStore"
 import * as EventCatalog from "@hookline/domain/EventCatalog"
 import type * as PublishedEvent from "@hookline/domain/PublishedEvent"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import { SecureRandom } from "effect/crypto"
 import { SqlClient } from "effect/sql"
 import { describePostgres, postgresUrl } from "./Databases.ts"
@@ -167,6 +167,53 @@ describePostgres("host transactional outbox", (it) => {
         assert.deepStrictEqual(yield* stored(unknownType.id), { events: 0, deliveries: 0, streams: 0, due: 0 })
         assert.deepStrictEqual(yield* stored(valid.id), { events: 1, deliveries: 1, streams: 1, due: 1 })
       })
+    )
+
+    it.effect(
+      "an ordered subscription's later publish cannot overtake an earlier one still open in a host's transaction",
+      () =>
+        Effect.gen(function* () {
+          const tenant = owner(`o${Math.random().toString(36).slice(2, 8)}`)
+          yield* createSubscription(tenant, { ordered: true })
+          const host = yield* hostSql
+          const queue = yield* DeliveryQueue
+          const deliveries = yield* DeliveryStore
+          const earlier = yield* event(tenant)
+          const later = yield* event(tenant)
+          const pause = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+          const claim = queue.claim({ limit: 1_000, leaseMs: 60_000, owner: "ordered-test" })
+          // Earlier tests' deliveries are due in this schema too: lease them away first.
+          yield* claim
+
+          // The host publishes `earlier` and keeps its transaction open; `later` is published meanwhile, elsewhere.
+          let commit: () => void = () => {}
+          const committing = new Promise<void>((resolve) => (commit = resolve))
+          let inside: () => void = () => {}
+          const published = new Promise<void>((resolve) => (inside = resolve))
+          const transaction = host.begin(async (tx) => {
+            const exit = await publishIn(tx, earlier)
+            inside()
+            await committing
+            return exit
+          })
+          yield* Effect.promise(() => published)
+          const second = yield* Effect.forkChild(deliveries.publish(later, EventCatalog.defaultCatalog))
+          yield* pause(300)
+          // Nothing is claimable yet: `earlier` is uncommitted, and `later` waits for it to commit.
+          assert.deepStrictEqual(yield* claim, [])
+          commit()
+          assert.strictEqual((yield* Effect.promise(() => transaction))._tag, "Success")
+          yield* Fiber.join(second)
+
+          // `earlier` goes first, alone; `later` only once `earlier` is no longer pending.
+          const first = yield* claim
+          assert.strictEqual(first.length, 1)
+          assert.deepStrictEqual(
+            (yield* deliveries.work(first)).map((w) => w.event.id),
+            [earlier.id]
+          )
+          assert.deepStrictEqual(yield* claim, [])
+        })
     )
   })
 })

@@ -13,6 +13,7 @@ import retention from "./migrations/0004_retention.ts"
 import attemptLog from "./migrations/0005_attempt_log.ts"
 import leaseColumn from "./migrations/0006_lease_column.ts"
 import jsonDocuments from "./migrations/0007_json_documents.ts"
+import orderedSequence from "./migrations/0008_ordered_sequence.ts"
 
 /** Every migration, by id and name. Append only; never edit a released one. */
 export const all = {
@@ -22,7 +23,8 @@ export const all = {
   "4_retention": retention,
   "5_attempt_log": attemptLog,
   "6_lease_column": leaseColumn,
-  "7_json_documents": jsonDocuments
+  "7_json_documents": jsonDocuments,
+  "8_ordered_sequence": orderedSequence
 }
 
 // An arbitrary constant shared by every Hookline process ("hookline" in ASCII).

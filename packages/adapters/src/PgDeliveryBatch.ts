@@ -120,8 +120,32 @@ export const make = Effect.gen(function* () {
     planned: ReadonlyArray<PublishedEvent.Published>,
     deliveries: ReadonlyArray<DeliveryRow>,
     wake: boolean
-  ) =>
-    sql<{ readonly id: string }>`
+  ) => {
+    // Ordered subscriptions' rows stay locked until this commits, and their deliveries draw their numbers only once
+    // the locks are held (the insert's filter is evaluated first): a concurrent publish to the same subscription
+    // waits, then numbers after ours. So numbers follow commit order, which the claim relies on (migration 8).
+    const orderedIds = [...new Set(deliveries.filter((d) => d.ordered).map((d) => d.subscription_id))].sort()
+    const queue =
+      orderedIds.length === 0
+        ? sql`queued AS (
+        INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
+          attempts, next_attempt_at, state, version, created_at, updated_at)
+        SELECT id, tenant, mode, subscription_id, event_id, event_type, status, ordered, attempts,
+          to_timestamp(next_attempt_at / 1000), state, version, to_timestamp(created_at / 1000),
+          to_timestamp(updated_at / 1000)
+        FROM d
+      )`
+        : sql`locked AS MATERIALIZED (
+        SELECT id FROM hookline_subscriptions WHERE id = ANY(${orderedIds}::text[]) ORDER BY id FOR UPDATE
+      ), queued AS (
+        INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
+          attempts, next_attempt_at, state, version, created_at, updated_at, seq)
+        SELECT id, tenant, mode, subscription_id, event_id, event_type, status, ordered, attempts,
+          to_timestamp(next_attempt_at / 1000), state, version, to_timestamp(created_at / 1000),
+          to_timestamp(updated_at / 1000), CASE WHEN ordered THEN nextval('hookline_delivery_seq') END
+        FROM d WHERE (SELECT count(*) FROM locked) >= 0
+      )`
+    return sql<{ readonly id: string }>`
       WITH inserted AS (
         INSERT INTO hookline_published_events
           (id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries, occurred_at)
@@ -149,14 +173,7 @@ export const make = Effect.gen(function* () {
           subscription_id text, event_id text, event_type text, status text, ordered boolean, attempts int,
           next_attempt_at float8, state json, version int, created_at float8, updated_at float8, events json)
         WHERE event_id IN (SELECT id FROM inserted)
-      ), queued AS (
-        INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
-          attempts, next_attempt_at, state, version, created_at, updated_at)
-        SELECT id, tenant, mode, subscription_id, event_id, event_type, status, ordered, attempts,
-          to_timestamp(next_attempt_at / 1000), state, version, to_timestamp(created_at / 1000),
-          to_timestamp(updated_at / 1000)
-        FROM d
-      ), streams AS (
+      ), ${queue}, streams AS (
         INSERT INTO hookline_events (stream_id, version, type, data)
         SELECT d.id, e.position, e.event->>'_tag', e.event
         FROM d CROSS JOIN LATERAL json_array_elements(d.events) WITH ORDINALITY AS e(event, position)
@@ -167,6 +184,7 @@ export const make = Effect.gen(function* () {
           : sql`
       SELECT id FROM inserted`
       }`
+  }
 
   const publishBatch = Effect.fnUntraced(function* (
     events: ReadonlyArray<PublishedEvent.PublishedEvent>,

@@ -27,7 +27,8 @@ export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
 
   // An ordered subscription's delivery is claimable only when no earlier one of
-  // the same subscription is still pending (in flight or awaiting a retry).
+  // the same subscription is still pending (in flight or awaiting a retry); "earlier"
+  // is by the number its publish drew in commit order (migration 8), not by id.
   const claim = Effect.fnUntraced(function* (options: {
     readonly limit: number
     readonly leaseMs: number
@@ -43,7 +44,7 @@ export const make = Effect.gen(function* () {
         WHERE q.status = 'pending' AND q.next_attempt_at <= now() AND (q.leased_until IS NULL OR q.leased_until <= now())
           AND (NOT q.ordered OR NOT EXISTS (
             SELECT 1 FROM hookline_deliveries p
-            WHERE p.subscription_id = q.subscription_id AND p.status = 'pending' AND p.id < q.id))
+            WHERE p.subscription_id = q.subscription_id AND p.status = 'pending' AND p.ordered AND p.seq < q.seq))
         ORDER BY q.next_attempt_at
         LIMIT ${options.limit}
         FOR UPDATE SKIP LOCKED
