@@ -114,6 +114,9 @@ describe("hookline CLI", () => {
       const run = once(["worker"], { HOOKLINE_DATA_DIR: broken, DATABASE_URL: "" })
       oneLine(run, "HOOKLINE_DATA_DIR: cannot use the embedded store")
       assert.notInclude(run.stderr, "DATABASE_URL")
+      // A regular file where the directory should be.
+      const file = Path.join(broken, "PG_VERSION")
+      oneLine(once(["worker"], { HOOKLINE_DATA_DIR: file, DATABASE_URL: "" }), "HOOKLINE_DATA_DIR: cannot use")
     } finally {
       Fs.rmSync(broken, { recursive: true, force: true })
     }

@@ -53,7 +53,7 @@ export class StorageUnavailable extends Schema.TaggedError<StorageUnavailable>()
 export const storage = Layer.unwrap(
   Effect.map(ServerConfig, (config) =>
     Storage.layer(backendOf(config)).pipe(
-      Layer.catchTag("SqlError", (error) =>
+      Layer.catchTag(["SqlError", "DataDirectoryUnavailable"], (error) =>
         Layer.effectContext<Layer.Success<ReturnType<typeof Storage.layer>>, StorageUnavailable, never>(
           Effect.fail(
             new StorageUnavailable({

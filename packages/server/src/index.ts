@@ -30,7 +30,7 @@ export type { Delivery } from "@hookline/domain/Delivery"
 /** What a publish did: the event, how many deliveries it was fanned out to, and whether it was a repeat. */
 export type { PublishResult } from "@hookline/domain/DeliveryStore"
 export {
-  /** A write lost a race with another writer twice over (`conflict`). */
+  /** A write kept losing a race with other writers, after its retries (`conflict`). */
   Conflict,
   /** A published or subscribed event type that is not in the catalogue (`event_type_unknown`). */
   EventTypeUnknown,
