@@ -78,25 +78,15 @@ export const RotateSecret = Schema.TaggedStruct("RotateSecret", {
   caller: Schema.optionalKey(Caller),
   at: Timestamp
 })
+/** What a change of an existing subscription's standing carries: which, who asks (if anyone), when. */
+const Standing = { id: Ids.SubscriptionId, caller: Schema.optionalKey(Caller), at: Timestamp }
+
 /** Resume deliveries. */
-export const Enable = Schema.TaggedStruct("Enable", {
-  id: Ids.SubscriptionId,
-  caller: Schema.optionalKey(Caller),
-  at: Timestamp
-})
+export const Enable = Schema.TaggedStruct("Enable", Standing)
 /** Stop deliveries. */
-export const Disable = Schema.TaggedStruct("Disable", {
-  id: Ids.SubscriptionId,
-  reason: DisabledReason,
-  caller: Schema.optionalKey(Caller),
-  at: Timestamp
-})
+export const Disable = Schema.TaggedStruct("Disable", { ...Standing, reason: DisabledReason })
 /** Delete for good. */
-export const Delete = Schema.TaggedStruct("Delete", {
-  id: Ids.SubscriptionId,
-  caller: Schema.optionalKey(Caller),
-  at: Timestamp
-})
+export const Delete = Schema.TaggedStruct("Delete", Standing)
 /** A delivery to this subscription ended an attempt; feeds auto-disable. */
 export const RecordDeliveryOutcome = Schema.TaggedStruct("RecordDeliveryOutcome", {
   id: Ids.SubscriptionId,
