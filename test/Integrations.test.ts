@@ -126,6 +126,26 @@ layer(TestApp.layer(), { timeout: "60 seconds", excludeTestServices: true })("in
       )
       assert.deepStrictEqual(yield* getJson<IntegrationJson>(key, `/v1/integrations/${created.id}`), after)
 
+      // A token header that would replace the signature is refused on a replace too, and nothing changes.
+      assertError(
+        yield* request("PUT", `/v1/integrations/${created.id}`, {
+          token: key,
+          json: {
+            name: "Renamed",
+            hooks: [{ type: "event_created", method: "POST", endpoint: "https://hooks.example.com/events" }],
+            authentication: {
+              ...authentication("https://auth.example.com/oauth/token"),
+              credentials: withoutSecret,
+              header_format: "Webhook-Signature"
+            }
+          }
+        }),
+        400,
+        "validation_failed",
+        "signature header as the token header"
+      )
+      assert.deepStrictEqual(yield* getJson<IntegrationJson>(key, `/v1/integrations/${created.id}`), after)
+
       // A new token endpoint without the secret again is refused.
       assertError(
         yield* request("PUT", `/v1/integrations/${created.id}`, {

@@ -60,6 +60,18 @@ layer(TestApp.layer({ logLevel: "Warn" }), { timeout: "60 seconds", excludeTestS
           "validation_failed",
           "no token placeholder"
         )
+        // A token header that would replace the signature, or that HTTP keeps for itself, in any case.
+        for (const header_format of [
+          "webhook-signature",
+          "Host",
+          "Content-Length",
+          "transfer-encoding",
+          "Proxy-Authorization"
+        ]) {
+          const refused = yield* post({ ...good, authentication: { ...good.authentication, header_format } })
+          assertError(refused, 400, "validation_failed", header_format)
+          assert.include(refused.text, "authentication.header_format", header_format)
+        }
         assertError(
           yield* post({ ...good, authentication: { ...good.authentication, credentials: { client_id: clientId } } }),
           400,

@@ -6,9 +6,17 @@ import * as AddressGuard from "@hookline/adapters/AddressGuard"
 import * as OAuthClientCredentials from "@hookline/adapters/OAuthClientCredentials"
 import * as UndiciTransport from "@hookline/adapters/UndiciTransport"
 import type * as Attempt from "@hookline/domain/Attempt"
+import * as Delivery from "@hookline/domain/Delivery"
+import type { Work } from "@hookline/domain/DeliveryStore"
+import * as Ids from "@hookline/domain/Ids"
+import { Sealer } from "@hookline/domain/Sealer"
 import { type ClientCredentials, TokenSource, type TokenUnavailable } from "@hookline/domain/TokenSource"
 import { Transport } from "@hookline/domain/Transport"
-import { Effect, Layer, Schema } from "effect"
+import * as DeliveryAttempt from "@hookline/server/DeliveryAttempt"
+import { storedSubscription } from "@hookline/server/SubscriptionFixtures"
+import { Effect, Layer, Result, Schema } from "effect"
+import { SecureRandom } from "effect/crypto"
+import * as LoopbackOutbound from "./LoopbackOutbound.ts"
 import * as ScriptedReceiver from "./receivers/ScriptedReceiver.ts"
 import * as TokenEndpoint from "./receivers/TokenEndpoint.ts"
 
@@ -100,6 +108,45 @@ describe("OAuthClientCredentials", () => {
     }).pipe(Effect.provide(layer()))
   )
 
+  it.live("a token is cached per client secret and client authentication: a wrong secret never gets another's", () =>
+    Effect.gen(function* () {
+      const endpoint = yield* TokenEndpoint.make({
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        behaviour: TokenEndpoint.issue({ delayMs: 200 })
+      })
+      const right = credentialsFor(endpoint)
+      // Another tenant names the same token endpoint and client id, but not the secret.
+      const wrong = credentialsFor(endpoint, { clientSecret: `${CLIENT_SECRET}x` })
+      // Concurrent callers of both, the right one first: one request per key, each caller gets its key's answer.
+      const results = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? right : wrong)),
+        (credentials) => Effect.result(token(credentials)),
+        { concurrency: "unbounded" }
+      )
+      results.forEach((result, i) => {
+        if (i % 2 === 0) assert.deepStrictEqual(result, Result.succeed("access-1"), `caller ${i}`)
+        else assert.strictEqual(Result.isFailure(result) && result.failure.kind, "oauth_invalid_client", `caller ${i}`)
+      })
+      assert.lengthOf(endpoint.requests(), 2)
+      // With the right one's token cached, the wrong secret is still asked about, and still refused.
+      assert.strictEqual((yield* failureOf(token(wrong))).kind, "oauth_invalid_client")
+      assert.strictEqual(yield* token(right), "access-1")
+      assert.lengthOf(endpoint.requests(), 3)
+      // The same secret sent in the body is another key: a request and a token of its own.
+      assert.strictEqual(yield* token({ ...right, clientAuth: "body" }), "access-2")
+      assert.deepStrictEqual(
+        endpoint.requests().map((r) => [r.auth, r.clientSecret]),
+        [
+          ["basic", CLIENT_SECRET],
+          ["basic", `${CLIENT_SECRET}x`],
+          ["basic", `${CLIENT_SECRET}x`],
+          ["body", CLIENT_SECRET]
+        ]
+      )
+    }).pipe(Effect.provide(layer()))
+  )
+
   it.live("refreshes a token once it is within the safety margin of expiry", () =>
     Effect.gen(function* () {
       // expires_in 31 s with the default 30 s margin: cached for one second.
@@ -186,6 +233,33 @@ describe("OAuthClientCredentials", () => {
     }).pipe(Effect.provide(layer()))
   )
 
+  it.live("never reveals the secret when the endpoint echoes the Authorization header or the body, cut or not", () =>
+    Effect.gen(function* () {
+      const endpoint = yield* TokenEndpoint.make({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
+      const basicPart = OAuthClientCredentials.basicAuthorization(CLIENT_ID, CLIENT_SECRET).slice("Basic ".length)
+      for (const clientAuth of ["basic", "body"] as const) {
+        const credentials = credentialsFor(endpoint, { clientAuth })
+        // What the endpoint echoes, and where in it the secret's form starts.
+        const sent = `authorization=${clientAuth === "basic" ? `Basic ${basicPart}` : ""} body=${OAuthClientCredentials.requestBody(credentials)}`
+        const at = clientAuth === "basic" ? sent.indexOf(basicPart) + 28 : sent.indexOf("client_secret=") + 14
+        // Whole, and with the 200-character cut of error_description falling inside the secret's form.
+        for (const padding of [0, 200 - at - 6]) {
+          endpoint.setBehaviour(TokenEndpoint.echo(padding))
+          const error = yield* failureOf(token(credentials))
+          assert.strictEqual(error.kind, "oauth_invalid_client")
+          // The marker itself may be cut.
+          assert.include(error.message, "[redac")
+          assert.notInclude(error.message, basicPart)
+          assert.notInclude(error.message, CLIENT_SECRET.slice(0, 4), `${clientAuth} ${padding}: ${error.message}`)
+          for (const run of error.message.match(/[A-Za-z0-9+/]{8,}={0,2}/g) ?? []) {
+            assert.notInclude(Buffer.from(run, "base64").toString("utf8"), CLIENT_SECRET.slice(0, 4), run)
+          }
+        }
+      }
+      assert.lengthOf(endpoint.requests(), 4)
+    }).pipe(Effect.provide(layer()))
+  )
+
   it.live("refuses a token endpoint the SSRF policy forbids, without connecting", () =>
     Effect.gen(function* () {
       const endpoint = yield* TokenEndpoint.make({
@@ -198,5 +272,111 @@ describe("OAuthClientCredentials", () => {
       assert.strictEqual(error.kind, "target_forbidden")
       assert.strictEqual(endpoint.connections(), 0)
     }).pipe(Effect.provide(layer()))
+  )
+})
+
+describe("an attempt with outbound OAuth", () => {
+  const timeoutMs = 600
+  // The worker's outbound services, the transport bounding each exchange by the same timeout as the attempt.
+  const outbound = LoopbackOutbound.layer(`${timeoutMs} millis`).pipe(Layer.provideMerge(SecureRandom.layerWebCrypto))
+
+  // One delivery of an integration subscription sending to `url` with tokens from `endpoint`.
+  const workFor = (url: string, endpoint: TokenEndpoint.TokenEndpoint) =>
+    Effect.gen(function* () {
+      const sealedClientSecret = yield* (yield* Sealer).seal(CLIENT_SECRET)
+      const subscription = storedSubscription({
+        target: { url, method: "POST" },
+        profile: {
+          envelope: "integration",
+          auth: {
+            kind: "oauth_client_credentials",
+            tokenEndpoint: endpoint.url,
+            clientId: CLIENT_ID,
+            sealedClientSecret,
+            clientAuth: "basic",
+            headerName: "Authorization",
+            headerValueFormat: "Bearer %ACCESS_TOKEN%"
+          }
+        }
+      })
+      const now = Date.now()
+      const delivery = Schema.decodeUnknownSync(Delivery.Delivery)({
+        id: "dlv_01jd0000000000000000000001",
+        owner: subscription.owner,
+        eventId: "evt_01jd0000000000000000000001",
+        subscriptionId: subscription.id,
+        eventType: "tag_added",
+        status: "pending",
+        nextAttemptAt: now,
+        manual: false,
+        automaticAttempts: 0,
+        attempts: [],
+        createdAt: now,
+        updatedAt: now,
+        version: 1
+      })
+      const work: Work = {
+        lease: { deliveryId: delivery.id, subscriptionId: subscription.id, leaseCount: 1, owner: "worker-test" },
+        delivery,
+        subscription,
+        event: {
+          id: Result.getOrThrow(Ids.parse("evt", delivery.eventId)),
+          owner: subscription.owner,
+          type: "tag_added",
+          data: {},
+          occurredAt: now
+        }
+      }
+      return work
+    })
+
+  const attempt = (work: Work) =>
+    Effect.gen(function* () {
+      const hot = yield* DeliveryAttempt.hotServices
+      const started = Date.now()
+      const outcome = yield* DeliveryAttempt.attempt(hot, yield* Transport, work, { attemptTimeoutMs: timeoutMs })
+      return { outcome, wallMs: Date.now() - started }
+    })
+
+  it.live("ends by the attempt timeout, token requests and the retry after a 401 included", () =>
+    Effect.gen(function* () {
+      // Each exchange alone is well within the timeout; together they are not.
+      const endpoint = yield* TokenEndpoint.make({
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        behaviour: TokenEndpoint.issue({ delayMs: 200 })
+      })
+      const receiver = yield* ScriptedReceiver.make({
+        routes: {
+          "/refuses": ScriptedReceiver.sequence([
+            ScriptedReceiver.slow(300, ScriptedReceiver.respond(401, "token expired")),
+            ScriptedReceiver.slow(300)
+          ])
+        }
+      })
+      const { outcome, wallMs } = yield* attempt(yield* workFor(receiver.url("/refuses"), endpoint))
+      assert.deepInclude(outcome, { _tag: "Failure", kind: "timeout" })
+      assert.isAtLeast(outcome.durationMs, timeoutMs - 10)
+      assert.isBelow(outcome.durationMs, timeoutMs + 250)
+      assert.isBelow(wallMs, timeoutMs + 250)
+      // The token, the refused delivery, then the refresh, cut short: no second delivery was made.
+      assert.lengthOf(endpoint.requests(), 2)
+      assert.lengthOf(receiver.requestsTo("/refuses"), 1)
+    }).pipe(Effect.provide(outbound))
+  )
+
+  it.live("reports the whole attempt's duration, the token request included", () =>
+    Effect.gen(function* () {
+      const endpoint = yield* TokenEndpoint.make({
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        behaviour: TokenEndpoint.issue({ delayMs: 200 })
+      })
+      const receiver = yield* ScriptedReceiver.make({ routes: { "/slow": ScriptedReceiver.slow(200) } })
+      const { outcome } = yield* attempt(yield* workFor(receiver.url("/slow"), endpoint))
+      assert.deepInclude(outcome, { _tag: "Response", status: 200 })
+      assert.isAtLeast(outcome.durationMs, 390)
+      assert.isBelow(outcome.durationMs, timeoutMs)
+    }).pipe(Effect.provide(outbound))
   )
 })

@@ -22,6 +22,8 @@ export type Behaviour =
   | { readonly _tag: "Garbage" }
   /** 503. */
   | { readonly _tag: "Unavailable" }
+  /** 401 `invalid_client` whose `error_description` repeats the request's Authorization header and body. */
+  | { readonly _tag: "Echo"; readonly padding: number }
 
 /** Issues tokens valid for `expiresIn` seconds (default 3600), after `delayMs` (default 0). */
 export const issue = (
@@ -39,6 +41,11 @@ export const hangUp: Behaviour = { _tag: "HangUp" }
 export const garbage: Behaviour = { _tag: "Garbage" }
 /** Answers 503. */
 export const unavailable: Behaviour = { _tag: "Unavailable" }
+/**
+ * Refuses every client, echoing what it was sent (a careless endpoint): `error_description` is `padding` x's, then
+ * `authorization=<the header> body=<the form body>`.
+ */
+export const echo = (padding = 0): Behaviour => ({ _tag: "Echo", padding })
 
 /** One token request as the endpoint saw it. */
 export interface TokenRequest {
@@ -112,6 +119,11 @@ export const make = (options: {
           return json(res, 503, { error: "temporarily_unavailable" })
         case "InvalidClient":
           return json(res, 401, { error: "invalid_client", error_description: "client authentication failed" })
+        case "Echo":
+          return json(res, 401, {
+            error: "invalid_client",
+            error_description: `${"x".repeat(behaviour.padding)}authorization=${req.headers.authorization ?? ""} body=${body}`
+          })
         case "Issue": {
           if (form.grant_type !== "client_credentials") return json(res, 400, { error: "unsupported_grant_type" })
           if (clientId !== options.clientId || clientSecret !== options.clientSecret) {

@@ -107,4 +107,42 @@ describe("OAuthClientCredentials.interpret", () => {
       assert.include(echoed.failure.message, "[redacted]")
     }
   })
+
+  it("never repeats the secret as sent: HTTP Basic (encoded or raw) and form-urlencoded", () => {
+    const { clientId, clientSecret } = credentials
+    const echoes = [
+      OAuthClientCredentials.basicAuthorization(clientId, clientSecret),
+      `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}`,
+      OAuthClientCredentials.requestBody({ ...credentials, clientAuth: "body" }),
+      encodeURIComponent(clientSecret)
+    ]
+    for (const echo of echoes) {
+      const echoed = interpret(401, JSON.stringify({ error: "invalid_client", error_description: `got ${echo}` }))
+      assert.isTrue(Result.isFailure(echoed), echo)
+      if (Result.isFailure(echoed)) {
+        const { message } = echoed.failure
+        assert.include(message, "[redacted]", echo)
+        assert.notInclude(message, "p@ss", echo)
+        assert.notInclude(message, "p%40ss", echo)
+        for (const run of message.match(/[A-Za-z0-9+/]{8,}={0,2}/g) ?? []) {
+          assert.notInclude(Buffer.from(run, "base64").toString("utf8"), "ss:w", `${echo}: ${run}`)
+          assert.notInclude(Buffer.from(run, "base64").toString("utf8"), "ss%3Aw", `${echo}: ${run}`)
+        }
+      }
+    }
+  })
+
+  it("redacts error_description before cutting it: a secret across the cut keeps no prefix", () => {
+    for (const padding of [190, 195, 198]) {
+      const echoed = interpret(
+        401,
+        JSON.stringify({
+          error: "invalid_client",
+          error_description: `${"x".repeat(padding)}${credentials.clientSecret}`
+        })
+      )
+      assert.isTrue(Result.isFailure(echoed))
+      if (Result.isFailure(echoed)) assert.notInclude(echoed.failure.message, "p@", `padding ${padding}`)
+    }
+  })
 })

@@ -1,14 +1,16 @@
 /**
  * The `TokenSource` port as an OAuth 2.0 client-credentials client (RFC 6749
- * §4.4). Tokens are cached per (token endpoint, client id, scope, audience)
- * until `expires_in` minus a safety margin; concurrent callers for one key
- * share one token request (effect's `Cache` single-flights lookups); token
- * endpoints are reached through the same SSRF-guarded pool as deliveries.
- * The client secret goes into the request and nowhere else: not into keys'
- * printed form, errors or logs.
+ * §4.4). Tokens are cached per (token endpoint, client id, scope, audience,
+ * client authentication, client secret) until `expires_in` minus a safety
+ * margin; concurrent callers for one key share one token request (effect's
+ * `Cache` single-flights lookups); token endpoints are reached through the
+ * same SSRF-guarded pool as deliveries. The client secret goes into the
+ * request and nowhere else: the key holds only a keyed digest of it, and
+ * errors and logs never repeat it, in any form it was sent in.
  *
  * @since 0.1.0
  */
+import { createHmac, randomBytes } from "node:crypto"
 import { type ClientCredentials, TokenSource, TokenUnavailable } from "@hookline/domain/TokenSource"
 import { Cache, Duration, Effect, Equal, Exit, Hash, Layer, Redacted, Result, Schema } from "effect"
 import * as UndiciTransport from "./UndiciTransport.ts"
@@ -46,10 +48,17 @@ interface Token {
   readonly lifetimeMs: number
 }
 
+// Keys the secret's digest: a printed or dumped cache key cannot be used to test guesses of the secret offline.
+const digestKey = randomBytes(32)
+const secretDigest = (secret: string): string => createHmac("sha256", digestKey).update(secret, "utf8").digest("hex")
+
 /**
- * The cache key: equal on (endpoint, client id, scope, audience). It carries
- * what the lookup needs, the secret `Redacted` so that no printing of the key
- * (logs, traces, inspection) can show it.
+ * The cache key: equal on (endpoint, client id, scope, audience, client
+ * authentication, secret digest). The secret is part of the identity, so a
+ * second tenant naming the same endpoint and client id with another (wrong)
+ * secret asks the endpoint itself and never shares the first one's token. The
+ * key carries what the lookup needs, the secret `Redacted` so that no
+ * printing of the key (logs, traces, inspection) can show it.
  */
 class TokenKey implements Equal.Equal {
   readonly credentials: Omit<ClientCredentials, "clientSecret">
@@ -62,7 +71,9 @@ class TokenKey implements Equal.Equal {
       credentials.tokenEndpoint,
       credentials.clientId,
       credentials.scope ?? null,
-      credentials.audience ?? null
+      credentials.audience ?? null,
+      credentials.clientAuth,
+      secretDigest(clientSecret)
     ])
   }
   [Equal.symbol](that: Equal.Equal): boolean {
@@ -76,11 +87,13 @@ class TokenKey implements Equal.Equal {
   }
 }
 
+// application/x-www-form-urlencoded, as `URLSearchParams` (and so `requestBody` and `basicAuthorization`) writes it.
+const formEncode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2)
+const base64 = (value: string) => Buffer.from(value, "utf8").toString("base64")
+
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and base64-encoded. */
-export const basicAuthorization = (clientId: string, clientSecret: string): string => {
-  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2)
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`, "utf8").toString("base64")}`
-}
+export const basicAuthorization = (clientId: string, clientSecret: string): string =>
+  `Basic ${base64(`${formEncode(clientId)}:${formEncode(clientSecret)}`)}`
 
 /** The form body of the token request; client credentials go in it only for `clientAuth: "body"`. */
 export const requestBody = (credentials: ClientCredentials): string => {
@@ -94,9 +107,35 @@ export const requestBody = (credentials: ClientCredentials): string => {
   return form.toString()
 }
 
-const unavailable = (kind: TokenUnavailable["kind"], message: string, secret: string) =>
+/**
+ * Every spelling of the client secret a token endpoint could echo back: as is, form- and URI-encoded (the body), and
+ * HTTP Basic's base64 of `id:secret` as sent (§2.3.1 encoded) and raw. Longest first, so that a shorter form found
+ * inside a longer one cannot break the longer one's match and leave a decodable piece of it behind.
+ */
+const secretForms = (credentials: ClientCredentials): ReadonlyArray<string> => {
+  const { clientId, clientSecret } = credentials
+  if (clientSecret === "") return []
+  const forms = new Set([
+    clientSecret,
+    formEncode(clientSecret),
+    encodeURIComponent(clientSecret),
+    base64(clientSecret),
+    base64(`${formEncode(clientId)}:${formEncode(clientSecret)}`),
+    base64(`${clientId}:${clientSecret}`)
+  ])
+  return [...forms].sort((a, b) => b.length - a.length)
+}
+
+/** `text` with every form of the client secret replaced by `[redacted]`. */
+export const redact = (text: string, credentials: ClientCredentials): string => {
+  let redacted = text
+  for (const form of secretForms(credentials)) redacted = redacted.split(form).join("[redacted]")
+  return redacted
+}
+
+const unavailable = (kind: TokenUnavailable["kind"], message: string, credentials: ClientCredentials) =>
   // The endpoint's own words may echo what it was sent: never pass the secret on.
-  new TokenUnavailable({ kind, message: secret === "" ? message : message.split(secret).join("[redacted]") })
+  new TokenUnavailable({ kind, message: redact(message, credentials) })
 
 /** Turns the token endpoint's answer into a token or a typed failure. */
 export const interpret = (
@@ -104,8 +143,7 @@ export const interpret = (
   credentials: ClientCredentials,
   options: { readonly safetyMarginMs: number; readonly defaultLifetimeMs: number }
 ): Result.Result<Token, TokenUnavailable> => {
-  const fail = (kind: TokenUnavailable["kind"], message: string) =>
-    Result.fail(unavailable(kind, message, credentials.clientSecret))
+  const fail = (kind: TokenUnavailable["kind"], message: string) => Result.fail(unavailable(kind, message, credentials))
   const endpoint = `token endpoint ${credentials.tokenEndpoint}`
   if (answer.truncated) return fail("oauth_bad_response", `${endpoint} answered more than 64 KiB`)
   const text = Buffer.from(answer.body).toString("utf8")
@@ -131,7 +169,11 @@ export const interpret = (
   if (status === 400 || status === 401 || status === 403) {
     const error = decodeError(text)
     if (Result.isSuccess(error)) {
-      const description = error.success.error_description?.slice(0, 200)
+      // Redacted before it is cut: a secret straddling the cut would otherwise keep its first characters.
+      const description =
+        error.success.error_description === undefined
+          ? undefined
+          : redact(error.success.error_description, credentials).slice(0, 200)
       const detail = description === undefined ? error.success.error : `${error.success.error}: ${description}`
       return fail("oauth_invalid_client", `${endpoint} refused the client (${detail})`)
     }
@@ -144,7 +186,7 @@ const fromHttpFailure = (failure: UndiciTransport.HttpFailure, credentials: Clie
   unavailable(
     failure.kind === "target_forbidden" ? "target_forbidden" : "oauth_unreachable",
     `token endpoint ${credentials.tokenEndpoint}: ${failure.message}`,
-    credentials.clientSecret
+    credentials
   )
 
 /** Builds the token source on the ambient guarded pool. */

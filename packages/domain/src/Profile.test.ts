@@ -41,6 +41,37 @@ describe("Profile", () => {
     assert.deepStrictEqual(issuesOf({ ...integration, auth: { ...auth, clientId: "" } }), ["profile.auth.clientId"])
   })
 
+  it("the token header may not be one Hookline sets itself or HTTP reserves, in any case", () => {
+    const reserved = [
+      "webhook-signature",
+      "Webhook-Id",
+      "WEBHOOK-TIMESTAMP",
+      "Content-Type",
+      "content-length",
+      "Transfer-Encoding",
+      "Connection",
+      "Host",
+      "User-Agent",
+      "keep-alive",
+      "Upgrade",
+      "TE",
+      "Trailer",
+      "Expect",
+      "Proxy-Authorization",
+      "proxy-connection"
+    ]
+    for (const headerName of reserved) {
+      assert.deepStrictEqual(
+        issuesOf({ ...integration, auth: { ...auth, headerName } }),
+        ["profile.auth.headerName"],
+        headerName
+      )
+    }
+    for (const headerName of ["Authorization", "X-Api-Token", "Webhook-Token", "X-Host", "Proxy"]) {
+      assert.deepStrictEqual(issuesOf({ ...integration, auth: { ...auth, headerName } }), ["ok"], headerName)
+    }
+  })
+
   it("the token endpoint follows the URL policy", () => {
     const http = { ...integration, auth: { ...auth, tokenEndpoint: "http://auth.internal/token" } }
     assert.deepStrictEqual(issuesOf(http), ["url_invalid"])

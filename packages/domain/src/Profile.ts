@@ -25,6 +25,36 @@ export type EnvelopeKind = typeof EnvelopeKind.Type
 /** The placeholder 002's `header_value_format` replaces with the access token. */
 export const tokenPlaceholder = "%ACCESS_TOKEN%"
 
+/**
+ * Header names the token header may not take (compared case-insensitively; also every `proxy-*`): those Hookline sets
+ * on every delivery, which the token header would silently replace (the signature), and those HTTP/1.1 keeps for
+ * framing and the connection, with which no attempt could be sent at all.
+ */
+export const reservedHeaderNames: ReadonlySet<string> = new Set([
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "user-agent",
+  "host",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "expect",
+  "http2-settings"
+])
+
+/** True for a header name the token header may not take (see `reservedHeaderNames`). */
+export const isReservedHeaderName = (name: string): boolean => {
+  const lower = name.toLowerCase()
+  return reservedHeaderNames.has(lower) || lower.startsWith("proxy-")
+}
+
 /** 002's `authentication` block: OAuth 2.0 client credentials, then a templated header. */
 export const OAuthClientCredentials = Schema.Struct({
   kind: Schema.Literal("oauth_client_credentials"),
@@ -38,7 +68,12 @@ export const OAuthClientCredentials = Schema.Struct({
   audience: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1024))),
   /** 002's `header_format`: the header that carries the token, e.g. `Authorization`. */
   headerName: Schema.String.check(
-    Schema.isPattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, { expected: "an HTTP header name" })
+    Schema.isPattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, { expected: "an HTTP header name" }),
+    Schema.makeFilter((name: string) =>
+      isReservedHeaderName(name)
+        ? "must not be a header Hookline sets itself (webhook-id, webhook-timestamp, webhook-signature, content-type, user-agent) or one HTTP reserves (host, content-length, transfer-encoding, connection, proxy-*, ...)"
+        : true
+    )
   ),
   /** 002's `header_value_format`, e.g. `Bearer %ACCESS_TOKEN%`. */
   headerValueFormat: Schema.String.check(

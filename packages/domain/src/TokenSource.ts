@@ -1,7 +1,9 @@
 /**
  * Port: outbound OAuth 2.0 client-credentials tokens (002's `authentication`
- * block). The adapter caches per (endpoint, client id, scope, audience), single-
- * flights concurrent requests, and refuses forbidden token endpoints.
+ * block). The adapter caches per (endpoint, client id, scope, audience, client
+ * authentication, client secret), so credentials that differ in any of them
+ * never share a token; it single-flights concurrent requests, and refuses
+ * forbidden token endpoints.
  *
  * @since 0.1.0
  */

@@ -125,7 +125,8 @@ export const layer = (roles: Roles = { http: true, worker: true }, options: Opti
         Effect.map(ServerConfig, (config) =>
           DeliveryWorker.layer({
             concurrency: config.workerConcurrency,
-            // A lease outlives the longest attempt (timeout, plus an OAuth token request) with margin.
+            // An attempt, OAuth token requests and retry included, ends within the timeout; a lease outlives it with margin.
+            attemptTimeoutMs: config.httpTimeoutMs,
             leaseMs: Math.max(60_000, config.httpTimeoutMs * 3),
             ...roles.workerOptions
           })

@@ -22,9 +22,18 @@ import * as Subscription from "@hookline/domain/Subscription"
 import * as Subscriptions from "@hookline/domain/Subscriptions"
 import { TokenSource } from "@hookline/domain/TokenSource"
 import type { Transport } from "@hookline/domain/Transport"
-import { Clock, Context, Effect, Random, Result } from "effect"
+import { Clock, Context, Duration, Effect, Option, Random, Result } from "effect"
 import { SecureRandom } from "effect/crypto"
 import * as LruTable from "./LruTable.ts"
+
+/** What making an attempt needs of the worker's settings. */
+export interface AttemptOptions {
+  /**
+   * The whole of one attempt, in ms: the transport's own timeout, which bounds each of its exchanges. An attempt
+   * with outbound OAuth (token request, delivery, and after a 401 a new token and the retry) is bounded by it too.
+   */
+  readonly attemptTimeoutMs: number
+}
 
 /** What recording an outcome needs of the worker's settings. */
 export interface RecordOptions {
@@ -106,9 +115,10 @@ const bodyOf = (kind: Profile.EnvelopeKind, event: Work["event"]): string => {
 
 /**
  * Builds, signs and sends one attempt of `work`, with services already read
- * (`hotServices`); on a 401 with outbound OAuth, refreshes the token once and retries.
+ * (`hotServices`); on a 401 with outbound OAuth, refreshes the token once and
+ * retries, all within `options.attemptTimeoutMs`.
  */
-export const attempt = (hot: Hot, transport: Transport["Service"], work: Work) => {
+export const attempt = (hot: Hot, transport: Transport["Service"], work: Work, options: AttemptOptions) => {
   const now = hot.clock.currentTimeMillisUnsafe()
   const { delivery, subscription, event } = work
   const body = bodyOf(subscription.profile.envelope, event)
@@ -129,17 +139,23 @@ export const attempt = (hot: Hot, transport: Transport["Service"], work: Work) =
       })
     )
   }
-  return Effect.flatMap(signing, (signed) => withOAuth(hot, transport, work, auth, body, signed))
+  return Effect.flatMap(signing, (signed) => withOAuth(hot, transport, work, auth, body, signed, options))
 }
 
-/** An attempt with outbound OAuth: on a 401, refreshes the token once and retries. */
+/**
+ * An attempt with outbound OAuth: on a 401, refreshes the token once and retries. Each exchange has the transport's
+ * timeout, so up to four of them in a row would outlast it several times over (and the lease with it, letting another
+ * worker send the same delivery meanwhile): the whole attempt gets that timeout instead, and its duration is the
+ * whole attempt's.
+ */
 const withOAuth = Effect.fnUntraced(function* (
   hot: Hot,
   transport: Transport["Service"],
   work: Work,
   auth: Profile.OutboundAuth,
   body: string,
-  signed: Signature.Headers
+  signed: Signature.Headers,
+  options: AttemptOptions
 ) {
   const { subscription } = work
   const request = (extra: Record<string, string>): Attempt.Request => ({
@@ -150,11 +166,12 @@ const withOAuth = Effect.fnUntraced(function* (
   })
   const started = hot.clock.currentTimeMillisUnsafe()
   const tokens = yield* TokenSource
+  const elapsedMs = () => hot.clock.currentTimeMillisUnsafe() - started
   const failed = (kind: Attempt.FailureKind, message: string): Attempt.Outcome => ({
     _tag: "Failure",
     kind,
     message,
-    durationMs: hot.clock.currentTimeMillisUnsafe() - started
+    durationMs: elapsedMs()
   })
   const credentials = yield* Effect.result(oauthCredentials(auth))
   if (Result.isFailure(credentials)) return failed("oauth_invalid_client", credentials.failure.message)
@@ -163,13 +180,21 @@ const withOAuth = Effect.fnUntraced(function* (
     const [name, value] = Profile.authHeader(auth, token)
     return { token, outcome: yield* transport.send(request({ [name.toLowerCase()]: value })) }
   })
-  const first = yield* Effect.result(send)
-  if (Result.isFailure(first)) return failed(first.failure.kind, first.failure.message)
-  if (first.success.outcome._tag !== "Response" || first.success.outcome.status !== 401) return first.success.outcome
-  // The receiver refused our token: drop it, fetch a new one, retry this attempt once.
-  yield* tokens.invalidate(credentials.success, first.success.token)
-  const second = yield* Effect.result(send)
-  return Result.isFailure(second) ? failed(second.failure.kind, second.failure.message) : second.success.outcome
+  const exchanges = Effect.gen(function* () {
+    const first = yield* Effect.result(send)
+    if (Result.isFailure(first)) return failed(first.failure.kind, first.failure.message)
+    if (first.success.outcome._tag !== "Response" || first.success.outcome.status !== 401) return first.success.outcome
+    // The receiver refused our token: drop it, fetch a new one, retry this attempt once.
+    yield* tokens.invalidate(credentials.success, first.success.token)
+    const second = yield* Effect.result(send)
+    return Result.isFailure(second) ? failed(second.failure.kind, second.failure.message) : second.success.outcome
+  })
+  // Past the deadline whatever still runs (a token request, a send) is interrupted, which cancels its exchange.
+  const ended = yield* Effect.timeoutOption(exchanges, Duration.millis(options.attemptTimeoutMs))
+  if (Option.isNone(ended)) {
+    return failed("timeout", `no answer within ${options.attemptTimeoutMs} ms (token request and delivery together)`)
+  }
+  return { ...ended.value, durationMs: elapsedMs() }
 })
 
 /** The subscription-level consequence of an attempt, if any: auto-disable bookkeeping or 410 Gone. */

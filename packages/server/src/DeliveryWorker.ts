@@ -39,6 +39,11 @@ export interface Options {
   readonly settleBatchSize: number
   /** Lease length; must exceed the attempt timeout (default 60 s). */
   readonly leaseMs: number
+  /**
+   * The whole of one attempt, outbound OAuth's token requests and retry included (default 15 s, the transport's
+   * default): give it the transport's timeout (`HOOKLINE_HTTP_TIMEOUT_MS`).
+   */
+  readonly attemptTimeoutMs: number
   /** Idle poll interval when no NOTIFY arrives (default 1 s). */
   readonly pollMs: number
   /** Graceful shutdown: how long in-flight attempts may finish (default 10 s). */
@@ -58,6 +63,7 @@ export const defaults: Omit<Options, "owner"> = {
   batchSize: 200,
   settleBatchSize: 100,
   leaseMs: 60_000,
+  attemptTimeoutMs: 15_000,
   pollMs: 1_000,
   shutdownMs: 10_000,
   autoDisableAfterMs: Subscription.defaultAutoDisableAfterMs,
@@ -213,7 +219,7 @@ export const layer = (settings: Partial<Options> = {}) =>
           leaveLane(work, lane)
           return true
         }
-        return Effect.suspend(() => DeliveryAttempt.attempt(hot, transport, work)).pipe(
+        return Effect.suspend(() => DeliveryAttempt.attempt(hot, transport, work, options)).pipe(
           Effect.flatMap((outcome) =>
             Effect.andThen(
               Effect.suspend(() => {

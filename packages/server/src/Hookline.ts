@@ -183,6 +183,7 @@ const make = (options: Options) =>
     // The worker runs in a scope of its own, so the host can stop and start it while Hookline lives.
     const workerLayer = DeliveryWorker.layer({
       concurrency: settings.workerConcurrency,
+      attemptTimeoutMs: settings.httpTimeoutMs,
       leaseMs: Math.max(60_000, settings.httpTimeoutMs * 3),
       ...(typeof options.worker === "object" ? options.worker : {})
     }).pipe(Layer.provideMerge(App.workerMetrics), Layer.provideMerge(TableMaintenance.layer()))

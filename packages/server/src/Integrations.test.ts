@@ -5,9 +5,9 @@ import type * as Secret from "@hookline/domain/Secret"
 import type * as Subscription from "@hookline/domain/Subscription"
 import type * as TargetUrl from "@hookline/domain/TargetUrl"
 import type { TenantId } from "@hookline/domain/Tenancy"
-import { Schema } from "effect"
+import { Result, Schema } from "effect"
 import * as Integrations from "./Integrations.ts"
-import type { AuthenticationInput, HookInput } from "./IntegrationsApi.ts"
+import { AuthenticationInput, type HookInput } from "./IntegrationsApi.ts"
 
 const integrationId = "int_01jd4k2m3n4p5q6r7s8t9v0w1x" as Ids.IntegrationId
 const otherIntegration = "int_01jd4k2m3n4p5q6r7s8t9v0w1y" as Ids.IntegrationId
@@ -125,6 +125,15 @@ describe("Integrations", () => {
     assert.isFalse(Integrations.isHook(native))
     assert.isFalse(Integrations.isHook(noAuth))
     assert.isTrue(Integrations.isHook(a1))
+  })
+
+  it("refuses a token header that Hookline sets itself or HTTP reserves", () => {
+    const decode = Schema.decodeUnknownResult(AuthenticationInput)
+    for (const header_format of ["webhook-signature", "WEBHOOK-ID", "content-type", "Host", "Proxy-Authorization"]) {
+      const refused = decode({ ...input, header_format })
+      assert.isTrue(Result.isFailure(refused), header_format)
+    }
+    assert.isTrue(Result.isSuccess(decode({ ...input, header_format: "X-Api-Token" })))
   })
 
   it("shows an integration without its client secret; the signing secret only in full when asked", () => {
