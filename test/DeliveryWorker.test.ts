@@ -79,6 +79,32 @@ describeStores("delivery worker", (it) => {
       })
     )
 
+    it.effect("a manual retry asked while an attempt is in flight keeps that attempt in the log", () =>
+      Effect.gen(function* () {
+        const receiver = yield* ScriptedReceiver.make({ routes: { "/slow": ScriptedReceiver.slow(600) } })
+        const tenant = owner(`m${Math.random().toString(36).slice(2, 8)}`)
+        yield* createSubscription(tenant, { url: receiver.url("/slow") })
+        const deliveries = yield* DeliveryStore
+        const published = yield* deliveries.publish(yield* event(tenant), EventCatalog.defaultCatalog)
+        yield* eventually(
+          Effect.sync(() => receiver.requestsTo("/slow").length),
+          (n) => n === 1
+        )
+        const [pending] = (yield* deliveries.list(tenant, { eventId: published.event.id }, {})).data
+        if (pending === undefined) return assert.fail("no delivery")
+        // Asked for while the receiver still holds the request.
+        yield* Deliveries.retry(tenant, pending.id)
+        // The attempt in flight is recorded (and answers the retry), well before its lease (5 s) could run out.
+        const done = yield* eventually(deliveries.get(tenant, pending.id), (d) => d.status === "succeeded", 3_000)
+        assert.strictEqual(done.status, "succeeded")
+        assert.deepStrictEqual(
+          done.attempts.map((a) => (a.outcome._tag === "Response" ? a.outcome.status : 0)),
+          [200]
+        )
+        assert.strictEqual(receiver.requestsTo("/slow").length, 1)
+      })
+    )
+
     it.effect("ordered subscriptions get their deliveries strictly in publish order, one in flight", () =>
       Effect.gen(function* () {
         const receiver = yield* ScriptedReceiver.make({

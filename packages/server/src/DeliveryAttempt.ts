@@ -219,6 +219,35 @@ const subscriptionCommand = (
 }
 
 /**
+ * Settles `change`; if it is refused while the lease is still ours because the delivery moved on meanwhile (a manual
+ * retry saved during the attempt), decides the same attempt again on the delivery as it is now and settles that, so
+ * an attempt the receiver got is never dropped. A lease lost to another worker is refused again: that worker delivers.
+ */
+const settleOrRedecide = (
+  work: Work,
+  attempted: DeliveryStore.Attempted,
+  change: Settle,
+  settle: (change: Settle) => Effect.Effect<boolean, StoreError>
+): Effect.Effect<
+  { readonly state: Delivery.Delivery; readonly settled: boolean },
+  StoreError,
+  DeliveryStore.DeliveryStore
+> =>
+  Effect.flatMap(settle(change), (settled) =>
+    settled
+      ? Effect.succeed({ state: change.state, settled })
+      : Effect.gen(function* () {
+          const [fresh] = yield* DeliveryStore.DeliveryStore.use((store) => store.work([work.lease]))
+          if (fresh === undefined || fresh.delivery.version === work.delivery.version) {
+            return { state: change.state, settled: false }
+          }
+          const again = DeliveryStore.attempted(fresh, attempted)
+          if (Result.isFailure(again)) return { state: change.state, settled: false }
+          return { state: again.success.state, settled: yield* settle(again.success) }
+        })
+  )
+
+/**
  * Stores the consequences of `outcome`, one attempt of `work`: the delivery's decision through `settle`, then
  * the subscription's (auto-disable, 410 Gone), then the observer.
  */
@@ -231,20 +260,20 @@ export const record = (
 ) =>
   Effect.flatMap(hot.ids.ulid, (ulid) => {
     const at = hot.clock.currentTimeMillisUnsafe()
-    const change = DeliveryStore.attempted(work, {
+    const attempted: DeliveryStore.Attempted = {
       attemptId: `att_${ulid.toLowerCase()}` as Ids.AttemptId,
       outcome,
       jitter: hot.random.nextDoubleUnsafe(),
       policy: options.policy,
       at
-    })
+    }
+    const change = DeliveryStore.attempted(work, attempted)
     if (Result.isFailure(change)) {
       return Effect.logWarning("delivery decision refused").pipe(
         Effect.annotateLogs({ delivery: work.delivery.id, error: change.failure._tag })
       )
     }
-    const { state } = change.success
-    return Effect.flatMap(settle(change.success), (settled) => {
+    return Effect.flatMap(settleOrRedecide(work, attempted, change.success, settle), ({ state, settled }) => {
       const observed = hot.observe({ work, outcome, state, settled })
       const snapshot = work.subscription
       const written = hot.written.get(snapshot.id, at)
