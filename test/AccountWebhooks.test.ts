@@ -331,6 +331,9 @@ layer(HttpsApp.layer({ rateLimit: { limit: 40, windowSeconds: 60 }, logLevel: "W
         "not_found"
       )
       assertError(yield* request("GET", "/v1/webhooks?account_id=", { token: key }), 400, "validation_failed")
+      // Strings PostgreSQL cannot store, in a filter or a body: 400, not 503.
+      assertError(yield* request("GET", "/v1/webhooks?account_id=a%00", { token: key }), 400, "validation_failed")
+      assertError(yield* post({ url, account_ids: ["acc\u0000"] }), 400, "validation_failed")
       const version = assertError(
         yield* request("GET", "/v1/webhooks", { token: key, headers: { "hookline-version": "2019-01-01" } }),
         400,

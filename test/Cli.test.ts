@@ -72,6 +72,11 @@ describe("hookline CLI", () => {
     for (const [args, expected] of [
       [["deliveries", "retry", "dlv_01jd3k7q8r9s0t1v2w3x4y5z6a", "--tenant", "acme"], "not_found: delivery"],
       [["events", "publish", "--tenant", "acme", "--type", "no_such_type", "--data", "{}"], "event_type_unknown:"],
+      // Nesting past 64 levels is refused before the store, whatever the entry point.
+      [
+        ["events", "publish", "--tenant", "acme", "--type", "purchase", "--data", `${"[".repeat(65)}${"]".repeat(65)}`],
+        "validation_failed: data: must be nested at most 64 levels deep"
+      ],
       [["api-keys", "revoke", "key_01jd3k7q8r9s0t1v2w3x4y5z6a"], "not_found: api_key"]
     ] as const) {
       const run = hookline(...args)

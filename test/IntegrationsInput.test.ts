@@ -99,6 +99,60 @@ layer(TestApp.layer({ logLevel: "Warn" }), { timeout: "60 seconds", excludeTestS
           "url_invalid",
           "token endpoint not a URL"
         )
+        // A URL that names no host as written (the URL parser would repair it into https://h/).
+        assertError(
+          yield* post(integration([{ type: "purchase", endpoint: "https:///orders" }])),
+          400,
+          "url_invalid",
+          "host-less hook endpoint"
+        )
+        assertError(
+          yield* post(
+            integration([{ type: "purchase", endpoint: "https://x.example.com/a" }], "https:auth.example.com")
+          ),
+          400,
+          "url_invalid",
+          "token endpoint without //"
+        )
+        // Strings PostgreSQL cannot store, in any field: 400 naming the field, not 503.
+        const unstorable: ReadonlyArray<readonly [string, unknown, string]> = [
+          ["NUL in the name", { ...good, name: "a\u0000" }, "name"],
+          [
+            "NUL in header_value_format",
+            {
+              ...good,
+              authentication: { ...good.authentication, header_value_format: "Bearer %ACCESS_TOKEN% \u0000" }
+            },
+            "authentication.header_value_format"
+          ],
+          [
+            "unpaired surrogate in client_id",
+            {
+              ...good,
+              authentication: {
+                ...good.authentication,
+                credentials: { ...good.authentication.credentials, client_id: "\udc00" }
+              }
+            },
+            "authentication.credentials.client_id"
+          ],
+          [
+            "NUL in scope",
+            { ...good, authentication: { ...good.authentication, scope: "\u0000" } },
+            "authentication.scope"
+          ]
+        ]
+        for (const [label, json, path] of unstorable) {
+          const reply = yield* post(json)
+          assertError(reply, 400, "validation_failed", label)
+          const issues = (reply.json as { error: { details: { issues: ReadonlyArray<{ path: string }> } } }).error
+            .details.issues
+          assert.deepStrictEqual(
+            issues.map((i) => i.path),
+            [path],
+            label
+          )
+        }
         // The third hook is bad: nothing of the first two is stored.
         assertError(
           yield* post(

@@ -279,6 +279,21 @@ layer(HttpsApp.layer({ rateLimit: { limit: 40, windowSeconds: 60 }, logLevel: "W
         "validation_failed",
         { pointer: "/data/relationships/site/data/type" }
       )
+      // Strings PostgreSQL cannot store: 400 pointing at the member, not 503.
+      assertError(yield* create({ ...good, resource_id: "a\u0000" }), 400, "validation_failed", {
+        pointer: "/data/attributes/resource_id"
+      })
+      assertError(yield* create({ ...good, target_url: "https://example.com/\ud800" }), 400, "validation_failed", {
+        pointer: "/data/attributes/target_url"
+      })
+      assertError(yield* send("GET", "/api/v1/hooks?page[after]=YQBi", key), 400, "validation_failed", {
+        parameter: "page[after]"
+      })
+      // A URL that names no host as written.
+      assertError(yield* create({ ...good, target_url: "https:///hook" }), 400, "url_invalid", {
+        pointer: "/data/attributes/target_url"
+      })
+      assertError(yield* create({ ...good, target_url: "https:example.com" }), 400, "url_invalid")
       // Unknown event, plain http, another scheme, a URL over 2048 characters.
       assertError(yield* create({ ...good, event: "refund_issued" }), 400, "event_type_unknown", {
         pointer: "/data/attributes/event"

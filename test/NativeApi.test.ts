@@ -127,6 +127,27 @@ layer(TestApp.layer({}, { workerOptions: { policy: { delaysMs: [0, 100], jitter:
     })
   )
 
+  it.effect("data is any JSON value: null, and arrays nested to the documented limit, are stored and delivered", () =>
+    Effect.gen(function* () {
+      const receiver = yield* ScriptedReceiver.make({ routes: { "/any": ScriptedReceiver.ok } })
+      const token = yield* tenantKey("anydata")
+      const created = yield* createSubscription(token, { url: receiver.url("/any"), event_types: ["order_created"] })
+      const webhook = new Webhook(created.secret ?? "")
+      // 64 levels (packages/server/docs/native.md); 65 is refused (NativeApiInput.test.ts).
+      const deepest = JSON.parse(`${"[".repeat(64)}"leaf"${"]".repeat(64)}`)
+      for (const [n, data] of [null, deepest].entries()) {
+        const published = yield* publish(token, { type: "order_created", data })
+        const event = yield* getJson<Record<string, unknown>>(token, `/v1/events/${published.id}`)
+        assert.deepStrictEqual(event.data, data)
+        const [delivery] = yield* settledDeliveries(token, published.id, 1)
+        assert.strictEqual(delivery?.status, "succeeded")
+        const payload = webhook.verify(received(receiver, "/any", n).body, received(receiver, "/any", n).headers)
+        assert.deepStrictEqual((payload as Record<string, unknown>).data, data)
+        assert.property(payload, "data")
+      }
+    })
+  )
+
   it.effect("idempotent publish: a repeated key answers the first publish and fans out nothing new", () =>
     Effect.gen(function* () {
       const receiver = yield* ScriptedReceiver.make({ routes: { "/idem": ScriptedReceiver.ok } })

@@ -12,7 +12,7 @@ import * as TestApp from "./TestApp.ts"
 import { request, TestServer } from "./TestServer.ts"
 
 /** Which credential a case sends. */
-type Token = "owner" | "readOnly" | "noEventScopes" | "revoked" | "none"
+type Token = "owner" | "readOnly" | "noEventScopes" | "revoked" | "admin" | "none"
 
 /** One bad request and the answer it must get. */
 interface Case {
@@ -58,8 +58,43 @@ const creates: ReadonlyArray<Row> = [
   ["too-long URL", { url: `https://example.com/${"a".repeat(2100)}`, event_types: "*" }, "400 url_invalid"],
   ["URL with credentials", { url: "https://user:pw@127.0.0.1/hooks", event_types: "*" }, "400 url_invalid"],
   ["relative URL", { url: "/hooks", event_types: "*" }, "400 url_invalid"],
-  ["short secret", { url, event_types: "*", secret: "hunter2" }, "400 secret_invalid"]
+  ["short secret", { url, event_types: "*", secret: "hunter2" }, "400 secret_invalid"],
+  // The URL as written must name its host (the URL parser would repair these into https://h/).
+  ["URL without a host", { url: "https:///hooks", event_types: "*" }, "400 url_invalid"],
+  ["URL without //", { url: "https:example.com", event_types: "*" }, "400 url_invalid"],
+  // Metadata keys are 1 to 64 characters: a bad one is refused, not dropped.
+  [
+    "metadata key over 64 characters",
+    { url, event_types: "*", metadata: { team: "billing", ["k".repeat(65)]: "v" } },
+    "400 validation_failed",
+    ["metadata"]
+  ],
+  ["empty metadata key", { url, event_types: "*", metadata: { "": "v" } }, "400 validation_failed", ["metadata"]],
+  // Strings PostgreSQL cannot store (U+0000, unpaired surrogates), wherever they are: 400, not 503.
+  ["NUL in description", { url, event_types: "*", description: "a\u0000b" }, "400 validation_failed", ["description"]],
+  [
+    "unpaired surrogate in a metadata value",
+    { url, event_types: "*", metadata: { team: "\ud800" } },
+    "400 validation_failed",
+    ["metadata.team"]
+  ],
+  [
+    "NUL in a metadata key",
+    { url, event_types: "*", metadata: { "a\u0000": "v" } },
+    "400 validation_failed",
+    ["metadata"]
+  ],
+  [
+    "NUL in an account id",
+    { url, event_types: "*", account_ids: ["acc_1", "acc\u0000"] },
+    "400 validation_failed",
+    ["account_ids.1"]
+  ],
+  ["NUL in resource_id", { url, event_types: "*", resource_id: "\u0000" }, "400 validation_failed", ["resource_id"]]
 ]
+
+/** `levels` arrays one inside the next, as JSON text: `[[…"leaf"…]]`. */
+const nestedText = (levels: number) => `${"[".repeat(levels)}"leaf"${"]".repeat(levels)}`
 
 /** `POST /v1/events` bodies. */
 const publishes: ReadonlyArray<Row> = [
@@ -68,7 +103,23 @@ const publishes: ReadonlyArray<Row> = [
   ["publish without data", { type: "purchase" }, "400 validation_failed", ["data"]],
   ["publish in the other mode", { type: "purchase", data: {}, mode: "test" }, "400 validation_failed", ["mode"]],
   ["publish an unknown mode", { type: "purchase", data: {}, mode: "prod" }, "400 validation_failed", ["mode"]],
-  ["publish with an empty resource id", { type: "purchase", data: {}, resource_id: "" }, "400 validation_failed"]
+  ["publish with an empty resource id", { type: "purchase", data: {}, resource_id: "" }, "400 validation_failed"],
+  // Nesting past 64 levels (native.md): refused before the store, whose JSON parser recurses per level.
+  [
+    "publish data 65 levels deep",
+    { type: "purchase", data: JSON.parse(nestedText(65)) },
+    "400 validation_failed",
+    ["data"]
+  ],
+  ["publish NUL in data", { type: "purchase", data: { note: "a\u0000" } }, "400 validation_failed", ["data.note"]],
+  ["publish NUL in a data key", { type: "purchase", data: { "a\u0000": 1 } }, "400 validation_failed", ["data"]],
+  ["publish unpaired surrogate as data", { type: "purchase", data: "\ud800" }, "400 validation_failed", ["data"]],
+  [
+    "publish NUL in resource_id",
+    { type: "purchase", data: {}, resource_id: "r\u0000" },
+    "400 validation_failed",
+    ["resource_id"]
+  ]
 ]
 
 /** Requests without a body, as `"METHOD path"`. */
@@ -87,6 +138,9 @@ const bodiless: ReadonlyArray<Row> = [
   ["bad cursor", "GET /v1/subscriptions?after=%%%", "400 validation_failed", ["after"]],
   ["hand-made cursor", `GET /v1/events?after=${evtId}`, "400 validation_failed", ["after"]],
   ["after with before", "GET /v1/deliveries?after=YQ&before=Yg", "400 validation_failed", ["before"]],
+  // Base64url of "a\u0000b": no stored key holds NUL, and the store cannot compare with one.
+  ["cursor of a key with NUL", "GET /v1/deliveries?after=YQBi", "400 validation_failed", ["after"]],
+  ["NUL in a query value", "GET /v1/events?after=%00", "400 validation_failed", ["query.after"]],
   ["limit 0", "GET /v1/event-types?limit=0", "400 validation_failed", ["query.limit"]],
   ["limit over 100", "GET /v1/events?limit=101", "400 validation_failed", ["query.limit"]],
   ["limit not a number", "GET /v1/subscriptions?limit=ten", "400 validation_failed", ["query.limit"]],
@@ -145,7 +199,17 @@ const cases = (existing: string): ReadonlyArray<Case> => [
       ["grace period over 24 h", "POST", "/rotate-secret", { grace_period_seconds: 86_401 }, "400 validation_failed"],
       ["negative grace period", "POST", "/rotate-secret", { grace_period_seconds: -1 }, "400 validation_failed"],
       ["recover without since", "POST", "/recover", {}, "400 validation_failed", ["since"]],
-      ["recover with a bad date", "POST", "/recover", { since: "last week" }, "400 validation_failed", ["since"]]
+      ["recover with a bad date", "POST", "/recover", { since: "last week" }, "400 validation_failed", ["since"]],
+      ["host-less URL in a patch", "PATCH", "", { url: "https:///x" }, "400 url_invalid"],
+      [
+        "metadata key over 64 characters in a patch",
+        "PATCH",
+        "",
+        { metadata: { team: "billing", ["k".repeat(65)]: "v" } },
+        "400 validation_failed",
+        ["metadata"]
+      ],
+      ["NUL in a patched description", "PATCH", "", { description: "\u0000" }, "400 validation_failed", ["description"]]
     ] as const
   ).map(
     ([name, method, suffix, json, expected, paths]: readonly [
@@ -226,6 +290,15 @@ const cases = (existing: string): ReadonlyArray<Case> => [
     expected: "403 scope_missing",
     missing: ["deliveries:write"]
   },
+  {
+    name: "NUL in an OAuth client's name",
+    method: "POST",
+    path: "/v1/oauth-clients",
+    token: "admin",
+    json: { tenant: "input", mode: "live", scopes: [], name: "client\u0000" },
+    expected: "400 validation_failed",
+    paths: ["name"]
+  },
   { name: "revoked key", method: "GET", path: "/v1/subscriptions", token: "revoked", expected: "401 unauthorized" },
   { name: "no credentials", method: "GET", path: "/v1/event-types", token: "none", expected: "401 unauthorized" },
   {
@@ -245,6 +318,17 @@ const cases = (existing: string): ReadonlyArray<Case> => [
     body: '{"type": "purchase",',
     headers: { "content-type": "application/json" },
     expected: "400 json_invalid"
+  },
+  {
+    // Sent as text: deeper than this process's own JSON.stringify can go. It used to hang the embedded store.
+    name: "publish data 5000 levels deep",
+    method: "POST",
+    path: "/v1/events",
+    token: "owner",
+    body: `{"type":"purchase","data":${nestedText(5000)}}`,
+    headers: { "content-type": "application/json" },
+    expected: "400 validation_failed",
+    paths: ["data"]
   },
   {
     name: "wrong content type",
@@ -294,6 +378,7 @@ layer(TestApp.layer({ allowHttp: false }), { excludeTestServices: true, timeout:
           readOnly: yield* tenantKey("input-ro", ["webhooks:read"]),
           noEventScopes: yield* tenantKey("input-noscope", ["webhooks:write"]),
           revoked: revoked.key,
+          admin: server.adminToken,
           none: undefined
         }
         const all = cases(created.id)

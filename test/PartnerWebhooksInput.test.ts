@@ -51,6 +51,11 @@ layer(HttpsApp.layer({ logLevel: "Warn" }), { timeout: "60 seconds", excludeTest
           "to before from"
         )
         assertError(yield* get("/webhooks/events?status=lost"), 400, "validation_failed", "unknown status")
+        // Strings PostgreSQL cannot store: malformed, 400, in a body, a query or a cursor.
+        assertError(yield* post({ ...good, topic: "order_created\u0000" }), 400, "validation_failed", "NUL in topic")
+        assertError(yield* post({ ...good, secret_key: `${secretKey}\ud800` }), 400, "validation_failed", "surrogate")
+        assertError(yield* get("/webhooks/events?topic=a%00"), 400, "validation_failed", "NUL in a filter")
+        assertError(yield* get("/webhooks?after=YQBi"), 400, "validation_failed", "cursor of a key with NUL")
         assertError(yield* get("/webhooks/not-an-id"), 400, "id_invalid", "malformed id")
         assertError(yield* request("DELETE", "/webhooks/int_123", { token: key }), 400, "id_invalid", "wrong id kind")
 
@@ -76,6 +81,13 @@ layer(HttpsApp.layer({ logLevel: "Warn" }), { timeout: "60 seconds", excludeTest
           "too-long URL"
         )
         assertError(yield* post({ ...good, endpoint_url: "not a url" }), 422, "url_invalid", "not a URL")
+        assertError(yield* post({ ...good, endpoint_url: "https:///p003" }), 422, "url_invalid", "no host")
+        assertError(
+          yield* post({ ...good, endpoint_url: `https:${HttpsApp.host}/p003` }),
+          422,
+          "url_invalid",
+          "no // before the host"
+        )
         assertError(yield* post({ ...good, secret_key: "short" }), 422, "secret_invalid", "short secret")
         assertError(
           yield* post({ ...good, secret_key: "has spaces in it, which is not allowed" }),

@@ -137,6 +137,27 @@ describeStores("store contract", (it) => {
       })
     )
 
+    it.effect("publish: any JSON value is data, null and scalars too, and reads back as published", () =>
+      Effect.gen(function* () {
+        const deliveries = yield* DeliveryStore
+        // No subscription: the row is what is tested here (delivery: NativeApi.test.ts), and the queue tests
+        // below count every due delivery of the store.
+        const tenant = owner(`n${Math.random().toString(36).slice(2, 8)}`)
+        // Batched together and one at a time: both paths store the same values.
+        const values = [null, 0, "", false, [], {}, [null], { a: null }] as const
+        const many = yield* deliveries.publishMany(
+          yield* Effect.forEach(values, (data) => event(tenant, { data })),
+          catalog
+        )
+        const one = yield* deliveries.publish(yield* event(tenant, { data: null }), catalog)
+        for (const [i, published] of [...many, one].entries()) {
+          assert.isFalse(published.duplicate)
+          const stored = yield* deliveries.getEvent(tenant, published.event.id)
+          assert.deepStrictEqual(stored.data, values[i] ?? null, `value ${i}`)
+        }
+      })
+    )
+
     it.effect(
       "queue: a lease keeps the delivery's due time, counts it pending but not due, and writes no index entry",
       () =>

@@ -115,6 +115,7 @@ export const make = Effect.gen(function* () {
    * and one commit (atomic on its own, or part of a host's transaction): the events go in first, a key already
    * taken by a concurrent publish is skipped (`DO NOTHING`), and only the deliveries of the events that went in
    * follow them. With `wake`, the same statement notifies the workers, delivered when it commits.
+   * `json_to_recordset` reads a JSON `null` as SQL NULL, so an event whose data is `null` gets it back as JSON.
    */
   const insertStatement = (
     planned: ReadonlyArray<PublishedEvent.Published>,
@@ -149,8 +150,8 @@ export const make = Effect.gen(function* () {
       WITH inserted AS (
         INSERT INTO hookline_published_events
           (id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries, occurred_at)
-        SELECT id, tenant, mode, type, data, resource_id, account_id, idempotency_key, deliveries,
-          to_timestamp(occurred_at / 1000)
+        SELECT id, tenant, mode, type, COALESCE(data, 'null'::json), resource_id, account_id, idempotency_key,
+          deliveries, to_timestamp(occurred_at / 1000)
         FROM json_to_recordset(${json(
           planned.map(({ event, deliveries }) => ({
             id: event.id,

@@ -170,6 +170,8 @@ describe("Cursor", () => {
     assert.strictEqual(pathOf({ after: "" }), "validation_failed:after")
     assert.strictEqual(pathOf({ after: "_w" }), "validation_failed:after") // not UTF-8
     assert.strictEqual(pathOf({ after: `${Cursor.encode("ab")}=` }), "validation_failed:after") // not our spelling
+    assert.strictEqual(pathOf({ after: "YQBi" }), "validation_failed:after") // "a\u0000b": no key holds NUL
+    assert.strictEqual(pathOf({ before: Cursor.encode("\u0000") }), "validation_failed:before")
     assert.strictEqual(pathOf({ limit: 0 }), "validation_failed:limit")
     assert.strictEqual(pathOf({ limit: 101 }), "validation_failed:limit")
     assert.strictEqual(pathOf({ limit: 2.5 }), "validation_failed:limit")

@@ -11,6 +11,7 @@
 import { Result, Schema } from "effect"
 import { Base64Url } from "effect/encoding"
 import type { ValidationFailed } from "./Errors.ts"
+import * as JsonValue from "./JsonValue.ts"
 import * as Validation from "./Validation.ts"
 
 /** The page size when the request names none. */
@@ -66,8 +67,9 @@ const readUtf8 = (bytes: Uint8Array): string | undefined => {
 export const decode = (cursor: string, field: "after" | "before"): Result.Result<string, ValidationFailed> => {
   const bytes = Base64Url.decode(cursor)
   const key = Result.isSuccess(bytes) ? readUtf8(bytes.success) : undefined
-  // Only the exact spelling `encode` produces: a cursor is opaque, not a format to hand-craft.
-  return key !== undefined && key !== "" && encode(key) === cursor
+  // Only the exact spelling `encode` produces: a cursor is opaque, not a format to hand-craft. No stored key
+  // holds a character the store cannot compare with (NUL), so such a cursor names no position.
+  return key !== undefined && key !== "" && JsonValue.textProblem(key) === undefined && encode(key) === cursor
     ? Result.succeed(key)
     : Result.fail(Validation.fail(field, "is not a valid cursor"))
 }

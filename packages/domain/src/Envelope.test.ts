@@ -72,6 +72,15 @@ describe("Envelope", () => {
     })
   })
 
+  it("data null stays a null member of every envelope, never dropped", () => {
+    for (const kind of Profile.EnvelopeKind.literals) {
+      const encoded = JSON.parse(Envelope.encode(kind, { ...event, data: null })) as Record<string, unknown>
+      const member = kind === "jsonapi_hooks" ? "payload" : "data"
+      assert.property(encoded, member, kind)
+      assert.isNull(encoded[member], kind)
+    }
+  })
+
   it.prop(
     "every envelope carries the event's data unchanged and names its type; encode is the body's JSON",
     [PublishedEvent.PublishedEvent, Profile.EnvelopeKind],

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Result, Schema } from "effect"
 import * as EventCatalog from "./EventCatalog.ts"
 import * as Ids from "./Ids.ts"
+import * as JsonValue from "./JsonValue.ts"
 import * as PublishedEvent from "./PublishedEvent.ts"
 import * as Subscription from "./Subscription.ts"
 import * as Tenancy from "./Tenancy.ts"
@@ -85,5 +86,33 @@ describe("PublishedEvent", () => {
         ["resourceId"]
       )
     }
+  })
+
+  it("data nested past JsonValue.maxDepth, or with strings the store cannot hold, is refused; at the limit it is kept", () => {
+    const nested = (levels: number): Schema.Json => {
+      let value: Schema.Json = "leaf"
+      for (let i = 0; i < levels; i++) value = [value]
+      return value
+    }
+    const pathsOf = (result: ReturnType<typeof PublishedEvent.publish>) =>
+      Result.isFailure(result) && result.failure._tag === "ValidationFailed"
+        ? result.failure.issues.map((i) => i.path)
+        : []
+    const atLimit = PublishedEvent.publish(
+      { ...event, data: nested(JsonValue.maxDepth) },
+      EventCatalog.defaultCatalog,
+      []
+    )
+    assert.isTrue(Result.isSuccess(atLimit))
+    // Thousands of levels: refused by the check, not by a stack overflow somewhere after it.
+    for (const levels of [JsonValue.maxDepth + 1, 5_000]) {
+      const deep = PublishedEvent.publish({ ...event, data: nested(levels) }, EventCatalog.defaultCatalog, [])
+      assert.isTrue(Result.isFailure(deep) && deep.failure.code === "validation_failed", String(levels))
+      assert.deepStrictEqual(pathsOf(deep), ["data"])
+    }
+    const nul = PublishedEvent.publish({ ...event, data: { note: "a\u0000" } }, EventCatalog.defaultCatalog, [])
+    assert.deepStrictEqual(pathsOf(nul), ["data.note"])
+    const surrogate = PublishedEvent.publish({ ...event, data: ["\ud800"] }, EventCatalog.defaultCatalog, [])
+    assert.deepStrictEqual(pathsOf(surrogate), ["data.0"])
   })
 })

@@ -1,8 +1,9 @@
 /**
  * A published event: what a host tells Hookline happened, in one tenant and
- * mode. `publish` checks it against the catalogue (type known, payload valid)
- * and plans one delivery per subscription the fan-out rule picks; ids and
- * time come from the caller, so the decision is pure.
+ * mode. `publish` checks it against the store's limits (`JsonValue`) and the
+ * catalogue (type known, payload valid) and plans one delivery per
+ * subscription the fan-out rule picks; ids and time come from the caller, so
+ * the decision is pure.
  *
  * @since 0.1.0
  */
@@ -12,6 +13,7 @@ import * as EventCatalog from "./EventCatalog.ts"
 import * as FanOut from "./FanOut.ts"
 import * as Filters from "./Filters.ts"
 import * as Ids from "./Ids.ts"
+import * as JsonValue from "./JsonValue.ts"
 import type * as Subscription from "./Subscription.ts"
 import * as Tenancy from "./Tenancy.ts"
 import { Timestamp } from "./Timestamp.ts"
@@ -25,6 +27,7 @@ export const PublishedEvent = Schema.Struct({
   id: Ids.EventId,
   owner: Tenancy.Owner,
   type: EventCatalog.EventTypeName,
+  /** Any JSON value; `publish` accepts only what the store can hold (`JsonValue.validate`). */
   data: Schema.Json,
   /** The resource the event is about (000's hook `id`, matched by `resource_id` filters). */
   resourceId: Schema.optionalKey(Filters.ResourceId),
@@ -52,9 +55,11 @@ export interface Published {
 }
 
 /**
- * Accepts `event` when its shape is valid, its type is in the catalogue and its
- * data passes the type's payload schema; plans a delivery, due at once, for
- * every subscription the fan-out rule picks from `subscriptions`.
+ * Accepts `event` when its shape is valid, its data is something the store
+ * can hold (`JsonValue.validate`: nested at most `JsonValue.maxDepth` levels,
+ * storable strings), its type is in the catalogue and its data passes the
+ * type's payload schema; plans a delivery, due at once, for every
+ * subscription the fan-out rule picks from `subscriptions`.
  */
 export const publish = (
   event: PublishedEvent,
@@ -63,6 +68,8 @@ export const publish = (
 ): Result.Result<Published, EventTypeUnknown | ValidationFailed> =>
   Result.gen(function* () {
     const valid = yield* Validation.decode(PublishedEvent, event, "")
+    // Before the payload schema, which may recurse into data of any depth; and every entry point publishes here.
+    yield* JsonValue.validate(valid.data, "data")
     const type = yield* EventCatalog.lookup(catalog, valid.type)
     yield* EventCatalog.validatePayload(type, valid.data)
     const deliveries = FanOut.select(valid, subscriptions).map(

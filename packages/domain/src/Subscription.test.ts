@@ -99,6 +99,22 @@ describe("Subscription: given/when/then", () => {
     assert.strictEqual(codeOf(given().when(httpTokens)), "url_invalid")
   })
 
+  it("metadata keys of 0 or over 64 characters are refused by create and update, never dropped", () => {
+    const long = "k".repeat(65)
+    const pathsOf = (result: Result.Result<unknown, Errors.DomainError>) =>
+      Result.isFailure(result) && result.failure._tag === "ValidationFailed"
+        ? result.failure.issues.map((i) => i.path).sort()
+        : []
+    assert.deepStrictEqual(pathsOf(given().when(create({ metadata: { team: "billing", [long]: "v" } }))), [
+      `metadata.${long}`
+    ])
+    assert.deepStrictEqual(pathsOf(given().when(create({ metadata: { "": "v" } }))), ["metadata"])
+    assert.deepStrictEqual(pathsOf(given(create()).when(update({ metadata: { team: "billing", [long]: "v" } }))), [
+      `metadata.${long}`
+    ])
+    assert.strictEqual(codeOf(given().when(create({ metadata: { ["k".repeat(64)]: "v" } }))), "ok")
+  })
+
   it("create twice is a conflict; anything before create is not found", () => {
     assert.strictEqual(codeOf(given(create()).when(create())), "conflict")
     assert.strictEqual(codeOf(given().when({ _tag: "Enable", id, at: t0 })), "not_found")

@@ -30,9 +30,16 @@ export type DisabledReason = typeof DisabledReason.Type
 /** Free text for the owner. */
 export const Description = Schema.String.check(Schema.isMaxLength(1024))
 
-/** The owner's string labels (at most 50, keys up to 64, values up to 512 characters). */
+/** A metadata key: 1 to 64 characters. */
+export const MetadataKey = Schema.NonEmptyString.check(Schema.isMaxLength(64))
+
+/**
+ * The owner's string labels (at most 50, keys 1 to 64, values up to 512 characters). Keys are read as any
+ * string and then decoded as `MetadataKey`: a record keeps only the keys its key schema's encoded side matches
+ * and drops the rest without a word, and a label sent must be kept or refused, never lost.
+ */
 export const Metadata = Schema.Record(
-  Schema.NonEmptyString.check(Schema.isMaxLength(64)),
+  Schema.String.pipe(Schema.decodeTo(MetadataKey)),
   Schema.String.check(Schema.isMaxLength(512))
 ).check(Schema.isMaxProperties(50))
 export type Metadata = typeof Metadata.Type

@@ -59,7 +59,20 @@ describe("TargetUrl", () => {
       ["", strict, "must not be empty"],
       [" https://example.com", strict, "must not contain whitespace or control characters"],
       ["https://exa\tmple.com", strict, "must not contain whitespace or control characters"],
-      ["https://example.com/\u0000", strict, "must not contain whitespace or control characters"]
+      ["https://example.com/\u0000", strict, "must not contain whitespace or control characters"],
+      // The host as written: what the URL parser would repair is not what is stored.
+      ["https:///h", strict, "must start with https:// followed by a host"],
+      ["https:example.com", strict, "must start with https:// followed by a host"],
+      ["https:/example.com/h", strict, "must start with https:// followed by a host"],
+      ["https:\\\\example.com/h", strict, "must start with https:// followed by a host"],
+      ["https://", strict, "must be an absolute URL"],
+      ["http:example.com", dev, "must start with http:// followed by a host"],
+      ["HTTPS://example.com/h", strict, "ok"],
+      ["https://example.com?to=a@b", strict, "ok"],
+      ["https://example.com/a@b", strict, "ok"],
+      ["https://@example.com/", strict, "must not contain credentials"],
+      ["https://:@example.com/", strict, "must not contain credentials"],
+      ["https://example.com\\@evil.example/", strict, "must not contain credentials"]
     ]
     for (const [url, policy, reason] of table) assert.strictEqual(reasonOf(TargetUrl.parse(url, policy)), reason, url)
   })
@@ -87,7 +100,7 @@ describe("TargetUrl", () => {
 
   it.prop(
     "parse never throws, and whatever it accepts is https, short, credential-free and has a host",
-    [Schema.String, Schema.Literals(["https://", "http://", "https://u:p@", ""])],
+    [Schema.String, Schema.Literals(["https://", "http://", "https://u:p@", "https:", "https:/", "https:///", ""])],
     ([tail, head]) => {
       const raw = head + tail
       const result = TargetUrl.parse(raw, strict)
@@ -97,6 +110,7 @@ describe("TargetUrl", () => {
         assert.strictEqual(url.protocol, "https:")
         assert.strictEqual(url.username + url.password, "")
         assert.isNotEmpty(url.hostname)
+        assert.match(raw, /^https:\/\/[^/?#@]/i)
         assert.isAtMost(raw.length, TargetUrl.maxLength)
       }
     },

@@ -1,8 +1,11 @@
 /**
  * Where deliveries go. A target URL is absolute, `https` (plain `http` only
  * where the deployment's policy allows it, e.g. local development), at most
- * 2048 characters, has a host and carries no credentials: userinfo would leak
- * into logs and proxies, and receivers authenticate by signature instead.
+ * 2048 characters, names its host as written (`https://` and then the host:
+ * the URL is stored as sent, so what the parser would repair, such as
+ * `https:///h` or `https:h`, is refused) and carries no credentials: userinfo
+ * would leak into logs and proxies, and receivers authenticate by signature
+ * instead.
  * The address itself (private ranges, DNS rebinding) is the transport's
  * guard's job at send time, not a parse-time rule.
  *
@@ -34,6 +37,14 @@ const hasControlCharacter = (raw: string): boolean =>
     return code < 0x20 || code === 0x7f
   })
 
+/** The authority of `raw` as written (up to the first `/`, `?` or `#`), if it starts `<protocol>//` and a host. */
+const authorityOf = (raw: string, protocol: string): string | undefined => {
+  const prefix = `${protocol}//`
+  if (raw.slice(0, prefix.length).toLowerCase() !== prefix) return undefined
+  const authority = /^[^/?#]*/.exec(raw.slice(prefix.length))?.[0] ?? ""
+  return authority === "" ? undefined : authority
+}
+
 const invalid = (url: string, reason: string) => Result.fail(new UrlInvalid({ url, reason }))
 
 /** Checks `raw` against the URL rules; the result is `raw` itself, unnormalised, so it echoes back unchanged. */
@@ -48,8 +59,17 @@ export const parse = (raw: string, policy: Policy): Result.Result<TargetUrl, Url
   if (url.protocol !== "https:" && !(policy.allowHttp && url.protocol === "http:")) {
     return invalid(raw, policy.allowHttp ? "scheme must be https or http" : "scheme must be https")
   }
-  if (url.username !== "" || url.password !== "") return invalid(raw, "must not contain credentials")
-  if (url.hostname === "") return invalid(raw, "must have a host")
+  // The URL parser repairs `https:/h`, `https:///h` and `https:h` into `https://h/`; the stored URL is the
+  // text as sent, so the text itself must name the host: the scheme, `//`, then at least one host character.
+  const authority = authorityOf(raw, url.protocol)
+  if (authority === undefined || url.hostname === "") {
+    return invalid(raw, `must start with ${url.protocol}// followed by a host`)
+  }
+  // Userinfo as written counts too, even empty (`https://@h/`) or after a backslash (`https://h\\@evil/`), which
+  // this parser takes for a path separator and others for part of the authority.
+  if (url.username !== "" || url.password !== "" || authority.includes("@")) {
+    return invalid(raw, "must not contain credentials")
+  }
   return Result.succeed(raw as TargetUrl)
 }
 

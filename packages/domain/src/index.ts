@@ -23,6 +23,8 @@ export * as FanOut from "./FanOut.ts"
 export * as Filters from "./Filters.ts"
 /** Branded, prefixed, time-sortable identifiers (`sub_01jd…`). */
 export * as Ids from "./Ids.ts"
+/** Client JSON as the store holds it: bounded nesting, storable strings, checked without recursion. */
+export * as JsonValue from "./JsonValue.ts"
 /** A subscription's delivery profile: its body shape and how each request authenticates. */
 export * as Profile from "./Profile.ts"
 /** A published event, checked against the catalogue and planned into deliveries. */

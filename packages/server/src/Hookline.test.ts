@@ -96,6 +96,35 @@ layer(fresh(), { excludeTestServices: true, timeout: "120 seconds" })("Hookline 
     })
   )
 
+  it.effect(
+    "publish refuses data nested past 64 levels, or holding NUL, with validation_failed; 64 levels are kept",
+    () =>
+      Effect.gen(function* () {
+        const hookline = yield* Hookline.Hookline
+        const nested = (levels: number): Schema.Json => {
+          let value: Schema.Json = "leaf"
+          for (let i = 0; i < levels; i++) value = [value]
+          return value
+        }
+        for (const levels of [65, 5_000]) {
+          const refused = yield* Effect.flip(hookline.publish({ ...acme, type: "purchase", data: nested(levels) }))
+          assert.instanceOf(refused, ValidationFailed, String(levels))
+          assert.strictEqual(refused.code, "validation_failed")
+          assert.deepStrictEqual(refused._tag === "ValidationFailed" ? refused.issues.map((issue) => issue.path) : [], [
+            "data"
+          ])
+        }
+        const nul = yield* Effect.flip(hookline.publish({ ...acme, type: "purchase", data: { note: "a\u0000" } }))
+        assert.deepStrictEqual(nul._tag === "ValidationFailed" ? nul.issues.map((issue) => issue.path) : [], [
+          "data.note"
+        ])
+        const kept = yield* hookline.publish({ ...acme, type: "purchase", data: nested(64) })
+        assert.match(kept.event.id, /^evt_/)
+        const none = yield* hookline.publish({ ...acme, type: "purchase", data: null })
+        assert.isNull(none.event.data)
+      })
+  )
+
   it.effect("manages an owner's subscriptions; another owner's are not found", () =>
     Effect.gen(function* () {
       const { subscriptions } = yield* Hookline.Hookline

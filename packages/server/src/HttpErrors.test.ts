@@ -1,9 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Errors from "@hookline/domain/Errors"
 import { StoreError } from "@hookline/domain/StoreError"
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
+import { HttpServerRequest } from "effect/http"
 import { HttpApiError } from "effect/http-api"
 import * as HttpErrors from "./HttpErrors.ts"
+import { SubscriptionsGroup } from "./SubscriptionsApi.ts"
 
 const samples: ReadonlyArray<Errors.DomainError> = [
   new Errors.ApiVersionInvalid({ version: "1999-01-01", supported: ["2026-11-01"] }),
@@ -102,6 +104,40 @@ describe("HttpErrors", () => {
         HttpApiError.HttpApiSchemaError.wrap("Body", Schema.decodeUnknownEffect(Schema.String)(1))
       )
       assert.isUndefined(HttpErrors.fromSchemaError(body, {}))
+    })
+  )
+
+  it.effect("refuses strings the store cannot hold, in a JSON body or the query, naming each field", () =>
+    Effect.gen(function* () {
+      const payload = SubscriptionsGroup.endpoints.create.payload
+      const check = (body: string, query: Record<string, string> = {}, contentType = "application/json") =>
+        Effect.result(
+          HttpErrors.refuseUnstorable(
+            HttpServerRequest.fromWeb(
+              new Request("http://127.0.0.1/v1/subscriptions", {
+                method: "POST",
+                body,
+                headers: { "content-type": contentType }
+              })
+            ),
+            query,
+            payload
+          )
+        )
+      const pathsOf = (result: Result.Result<void, Errors.ValidationFailed>) =>
+        Result.isFailure(result) ? result.failure.issues.map((issue) => issue.path) : []
+      assert.sameMembers(
+        pathsOf(
+          yield* check('{"description":"a\\u0000","metadata":{"team":"\\ud800"},"account_ids":["ok","\\udc00"]}')
+        ),
+        ["description", "metadata.team", "account_ids.1"]
+      )
+      assert.deepStrictEqual(pathsOf(yield* check("{}", { after: "a\u0000" })), ["query.after"])
+      // Escaped text that only looks like an escape, paired surrogates, a body that is not JSON: nothing to refuse.
+      assert.isTrue(Result.isSuccess(yield* check('{"description":"a\\\\u0000 \\ud83d\\ude00"}')))
+      assert.isTrue(Result.isSuccess(yield* check('{"description":"\\u0000",')))
+      // Another media type is the endpoint's to refuse (content_type_invalid), not read here.
+      assert.isTrue(Result.isSuccess(yield* check('{"description":"\\u0000"}', {}, "text/plain")))
     })
   )
 })

@@ -15,11 +15,12 @@
  * @since 0.1.0
  */
 import * as Errors from "@hookline/domain/Errors"
+import * as JsonValue from "@hookline/domain/JsonValue"
 import { StoreError } from "@hookline/domain/StoreError"
 import * as Validation from "@hookline/domain/Validation"
 import { Effect, Layer, Predicate, Schema, SchemaIssue, SchemaTransformation, type Types } from "effect"
-import { HttpRouter, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { HttpApiError, HttpApiMiddleware, HttpApiSchema } from "effect/http-api"
+import { HttpMethod, HttpRouter, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { type HttpApiEndpoint, HttpApiError, HttpApiMiddleware, HttpApiSchema } from "effect/http-api"
 import * as Config from "./Config.ts"
 
 /** A request body that is not JSON. */
@@ -225,10 +226,71 @@ export const isBodyTooLarge = (defect: unknown): defect is HttpServerError.HttpS
   Predicate.hasProperty(defect.reason, "reason") &&
   defect.reason.reason === "BodyTooLarge"
 
+/** True when a request with this `Content-Type` (JSON when absent, as the endpoint decoder reads it) has a JSON payload. */
+const isJsonPayload = (payload: HttpApiEndpoint.PayloadMap, contentType: string | undefined): boolean => {
+  const mediaType = (contentType ?? "application/json").toLowerCase().split(";")[0]?.trim() ?? ""
+  return payload.get(mediaType)?.encoding._tag === "Json"
+}
+
+const parsedJson = (text: string): { readonly value: unknown } | undefined => {
+  try {
+    return { value: JSON.parse(text) }
+  } catch {
+    // Not JSON: the endpoint's own decoding answers `json_invalid`.
+    return undefined
+  }
+}
+
+/**
+ * Refuses, as one `ValidationFailed` naming each field, a request whose
+ * query or JSON body holds a string the store cannot hold
+ * (`JsonValue.textProblem`: U+0000, an unpaired surrogate). Checked here,
+ * once for every dialect and field, before any handler runs: otherwise the
+ * first statement carrying such a string fails, and the client is told
+ * `503 store_unavailable` for its own mistake.
+ */
+export const refuseUnstorable = (
+  request: HttpServerRequest.HttpServerRequest,
+  query: Readonly<Record<string, string | ReadonlyArray<string>>>,
+  payload: HttpApiEndpoint.PayloadMap
+): Effect.Effect<void, Errors.ValidationFailed> =>
+  Effect.gen(function* () {
+    const issues: Array<Errors.FieldIssue> = []
+    for (const [name, values] of Object.entries(query)) {
+      for (const value of typeof values === "string" ? [values] : values) {
+        const message = JsonValue.textProblem(value)
+        if (message !== undefined) issues.push({ path: `query.${name}`, message })
+      }
+    }
+    if (HttpMethod.hasBody(request.method) && isJsonPayload(payload, request.headers["content-type"])) {
+      // Read as the endpoint reads it (a failure, such as a body over the limit, is the same defect).
+      const text = yield* Effect.orDie(request.text)
+      // JSON text can spell U+0000 and lone surrogates only as `\u` escapes (raw, the one is not JSON and the
+      // other not UTF-8), so a body without any is parsed once, by the endpoint, and never walked here.
+      const body = text.includes("\\u") ? parsedJson(text) : undefined
+      if (body !== undefined) {
+        // Nothing deeper than a stored value one level down (event `data`) is kept, and that value's own depth
+        // is the domain's rule: deeper parts are not looked into, so no path reported here is longer.
+        const limits = { maxDepth: JsonValue.maxDepth + 1, tooDeep: "skip" } as const
+        for (const { path, message } of JsonValue.problems(body.value, limits)) {
+          issues.push({
+            path: path
+              .map(String)
+              .filter((part) => part !== "")
+              .join("."),
+            message
+          })
+        }
+      }
+    }
+    if (issues.length > 0) return yield* new Errors.ValidationFailed({ issues })
+  })
+
 /**
  * Middleware for native groups: request decoding failures, unsupported media
  * types and oversized bodies become the typed native errors above, so they
- * are documented per endpoint and encoded in the native shape.
+ * are documented per endpoint and encoded in the native shape; strings the
+ * store cannot hold are refused first (`refuseUnstorable`).
  */
 export class NativeErrors extends HttpApiMiddleware.Service<NativeErrors>()("hookline/server/NativeErrors", {
   error: [
@@ -250,7 +312,9 @@ export const layerNativeErrors: Layer.Layer<NativeErrors, never, Config.ServerCo
       Effect.gen(function* () {
         const route = yield* HttpRouter.RouteContext
         const request = yield* HttpServerRequest.HttpServerRequest
-        return yield* httpEffect.pipe(
+        const query = yield* HttpServerRequest.ParsedSearchParams
+        return yield* refuseUnstorable(request, query, endpoint.payload).pipe(
+          Effect.andThen(httpEffect),
           Effect.flatMap((response) =>
             response.status === 415
               ? Effect.fail(
