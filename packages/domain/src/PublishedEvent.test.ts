@@ -114,5 +114,8 @@ describe("PublishedEvent", () => {
     assert.deepStrictEqual(pathsOf(nul), ["data.note"])
     const surrogate = PublishedEvent.publish({ ...event, data: ["\ud800"] }, EventCatalog.defaultCatalog, [])
     assert.deepStrictEqual(pathsOf(surrogate), ["data.0"])
+    // The event's own ids too, whoever publishes (HTTP, the CLI, an embedding host).
+    const resource = PublishedEvent.publish({ ...event, resourceId: "r\u0000" }, EventCatalog.defaultCatalog, [])
+    assert.isTrue(Result.isFailure(resource) && resource.failure.code === "validation_failed")
   })
 })

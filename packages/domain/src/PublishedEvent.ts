@@ -70,6 +70,7 @@ export const publish = (
     const valid = yield* Validation.decode(PublishedEvent, event, "")
     // Before the payload schema, which may recurse into data of any depth; and every entry point publishes here.
     yield* JsonValue.validate(valid.data, "data")
+    yield* JsonValue.validate({ resourceId: valid.resourceId ?? "", accountId: valid.accountId ?? "" }, "")
     const type = yield* EventCatalog.lookup(catalog, valid.type)
     yield* EventCatalog.validatePayload(type, valid.data)
     const deliveries = FanOut.select(valid, subscriptions).map(

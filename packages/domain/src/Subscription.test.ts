@@ -159,6 +159,14 @@ describe("Subscription: given/when/then", () => {
     assertEvents(subscription.when({ _tag: "Delete", id, at: t0 + 1 }), [{ _tag: "Deleted", at: t0 + 1 }])
   })
 
+  it("create and update: text the store cannot hold is refused, whoever asks (NUL, lone surrogates)", () => {
+    assert.strictEqual(codeOf(given().when(create({ description: "a\u0000b" }))), "validation_failed")
+    assert.strictEqual(codeOf(given().when(create({ metadata: { team: "\ud800" } }))), "validation_failed")
+    assert.strictEqual(codeOf(given().when(create({ metadata: { "t\u0000": "x" } }))), "validation_failed")
+    assert.strictEqual(codeOf(given(create()).when(update({ description: "\udc00" }))), "validation_failed")
+    assert.strictEqual(codeOf(given().when(create({ description: "café 🚀" }))), "ok")
+  })
+
   it("rotate: the old secret stops at once by default (001), or after the grace period", () => {
     const next = Result.getOrThrow(Secret.parse("whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="))
     const immediate = given(create(), { _tag: "RotateSecret", id, secret: next, at: t0 + 10_000 })

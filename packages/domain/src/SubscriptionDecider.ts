@@ -19,6 +19,7 @@ import {
 } from "./Errors.ts"
 import * as EventCatalog from "./EventCatalog.ts"
 import * as Filters from "./Filters.ts"
+import * as JsonValue from "./JsonValue.ts"
 import * as Profile from "./Profile.ts"
 import * as Secret from "./Secret.ts"
 import { GracePeriodSeconds } from "./SecretRotation.ts"
@@ -77,10 +78,13 @@ const permitted = (caller: Caller | undefined, state: Subscription): Result.Resu
         state.filters.eventTypes === "*" ? Object.keys(caller.scopeTable) : state.filters.eventTypes
       )
 
+// Text the store cannot hold (NUL, lone surrogates) is refused here, whoever asks (HTTP refuses it at its edge too).
 const settings = (command: typeof Create.Type | typeof Update.Type) =>
   Validation.all([
     command.description === undefined ? ok : Validation.decode(Description, command.description, "description"),
+    command.description === undefined ? ok : JsonValue.validate(command.description, "description"),
     command.metadata === undefined ? ok : Validation.decode(Metadata, command.metadata, "metadata"),
+    command.metadata === undefined ? ok : JsonValue.validate(command.metadata, "metadata"),
     command.rateLimitPerSecond === undefined || command.rateLimitPerSecond === null
       ? ok
       : Validation.decode(RateLimit, command.rateLimitPerSecond, "rateLimitPerSecond")
