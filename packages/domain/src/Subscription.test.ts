@@ -164,6 +164,14 @@ describe("Subscription: given/when/then", () => {
     assert.strictEqual(codeOf(given().when(create({ metadata: { team: "\ud800" } }))), "validation_failed")
     assert.strictEqual(codeOf(given().when(create({ metadata: { "t\u0000": "x" } }))), "validation_failed")
     assert.strictEqual(codeOf(given(create()).when(update({ description: "\udc00" }))), "validation_failed")
+    assert.strictEqual(
+      codeOf(given().when(create({ filters: { eventTypes: ["purchase"], resourceId: "r\u0000" } }))),
+      "validation_failed"
+    )
+    assert.strictEqual(
+      codeOf(given(create()).when(update({ filters: { accountIds: ["\ud800"] } }))),
+      "validation_failed"
+    )
     assert.strictEqual(codeOf(given().when(create({ description: "café 🚀" }))), "ok")
   })
 

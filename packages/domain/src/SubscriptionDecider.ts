@@ -85,6 +85,7 @@ const settings = (command: typeof Create.Type | typeof Update.Type) =>
     command.description === undefined ? ok : JsonValue.validate(command.description, "description"),
     command.metadata === undefined ? ok : Validation.decode(Metadata, command.metadata, "metadata"),
     command.metadata === undefined ? ok : JsonValue.validate(command.metadata, "metadata"),
+    command.filters === undefined ? ok : JsonValue.validate(command.filters, "filters"),
     command.rateLimitPerSecond === undefined || command.rateLimitPerSecond === null
       ? ok
       : Validation.decode(RateLimit, command.rateLimitPerSecond, "rateLimitPerSecond")
