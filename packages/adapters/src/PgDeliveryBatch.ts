@@ -126,25 +126,20 @@ export const make = Effect.gen(function* () {
     // the locks are held (the insert's filter is evaluated first): a concurrent publish to the same subscription
     // waits, then numbers after ours. So numbers follow commit order, which the claim relies on (migration 8).
     const orderedIds = [...new Set(deliveries.filter((d) => d.ordered).map((d) => d.subscription_id))].sort()
-    const queue =
-      orderedIds.length === 0
-        ? sql`queued AS (
-        INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
-          attempts, next_attempt_at, state, version, created_at, updated_at)
-        SELECT id, tenant, mode, subscription_id, event_id, event_type, status, ordered, attempts,
-          to_timestamp(next_attempt_at / 1000), state, version, to_timestamp(created_at / 1000),
-          to_timestamp(updated_at / 1000)
-        FROM d
-      )`
-        : sql`locked AS MATERIALIZED (
+    const ordered = orderedIds.length > 0
+    const queue = sql`${
+      ordered
+        ? sql`locked AS MATERIALIZED (
         SELECT id FROM hookline_subscriptions WHERE id = ANY(${orderedIds}::text[]) ORDER BY id FOR UPDATE
-      ), queued AS (
+      ), `
+        : sql``
+    }queued AS (
         INSERT INTO hookline_deliveries (id, tenant, mode, subscription_id, event_id, event_type, status, ordered,
           attempts, next_attempt_at, state, version, created_at, updated_at, seq)
         SELECT id, tenant, mode, subscription_id, event_id, event_type, status, ordered, attempts,
           to_timestamp(next_attempt_at / 1000), state, version, to_timestamp(created_at / 1000),
           to_timestamp(updated_at / 1000), CASE WHEN ordered THEN nextval('hookline_delivery_seq') END
-        FROM d WHERE (SELECT count(*) FROM locked) >= 0
+        FROM d${ordered ? sql` WHERE (SELECT count(*) FROM locked) >= 0` : sql``}
       )`
     return sql<{ readonly id: string }>`
       WITH inserted AS (
